@@ -1,0 +1,86 @@
+# RNN course: every target sets up its own environment first (idempotent, keyed on the lock file).
+# Quick start:   make lab    (JupyterLab on the lectures)
+#                make test   (the whole suite, every notebook executed)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LOCK := requirements.lock
+KERNEL := rnn-course
+# The stamp's name carries a hash of the lock and the package metadata: change either and setup reruns.
+STAMP := $(VENV)/.setup-$(shell cat $(LOCK) pyproject.toml | sha256sum | cut -c1-16)
+
+# make lab options: PORT, TOKEN (empty: Jupyter makes one and prints the URL), BROWSER=0 to not open one.
+PORT ?= 8888
+TOKEN ?=
+BROWSER ?= 1
+# make test options: WORKERS (pytest-xdist processes), PYTEST_ARGS (extra arguments).
+WORKERS ?= 2
+PYTEST_ARGS ?=
+NBVAL := --nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 900
+
+.DEFAULT_GOAL := help
+.PHONY: help setup lab test unit notebooks execute bench release grade lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## Create .venv and install the lock, the package and the course kernel
+
+$(STAMP): $(LOCK) pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is needed, found " + sys.version.split()[0] + "; set PYTHON=python3.x")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "RNN course (Python 3)" >/dev/null
+	@rm -f $(VENV)/.setup-*
+	@touch $@
+	@echo "setup: $(VENV) matches $(LOCK)"
+
+lab: setup ## Start JupyterLab (localhost) on lectures/
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lectures \
+	  $(if $(TOKEN),--IdentityProvider.token=$(TOKEN)) \
+	  $(if $(filter 0,$(BROWSER)),--ServerApp.open_browser=False) \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
+
+test: setup ## Run the whole suite: unit tests, every notebook (nbval), grading and browser tests
+	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal $(NBVAL) tests lectures solutions $(PYTEST_ARGS)
+
+unit: setup ## Run only the fast unit tests of course_utils
+	$(BIN)/python -m pytest -n $(WORKERS) -m "not slow" tests $(PYTEST_ARGS)
+
+notebooks: setup ## Execute every lecture and solution through nbval only
+	$(BIN)/python -m pytest -n $(WORKERS) $(NBVAL) lectures solutions $(PYTEST_ARGS)
+
+execute: setup ## Re-execute every lecture in place so the committed outputs are fresh
+	for nb in lectures/*.ipynb; do \
+	  echo "== $$nb"; \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.kernel_name=$(KERNEL) --ExecutePreprocessor.timeout=900 "$$nb" || exit 1; \
+	done
+
+bench: setup ## Run the benchmarks (figures printed; non-zero exit when a target is missed)
+	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python "$$b"; done
+
+release: setup ## Generate the student versions of every assignment into assignments/
+	$(BIN)/python -m course_utils.grading release
+
+grade: setup ## Autograde grading/submitted/ (sandboxed; SANDBOX=0 to turn off), feedback, grades.csv
+	$(BIN)/python -m course_utils.grading grade $(if $(filter 0,$(SANDBOX)),--no-sandbox)
+
+lock: ## Re-pin requirements.lock from a fresh resolve of pyproject.toml
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet ".[course]"
+	{ echo "# Exact versions of everything the course installs (make lab / make test install this file)."; \
+	  echo "# Regenerate after changing pyproject.toml: make lock"; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v -i '^course.utils' \
+	    | sed -E 's/^torch==([0-9.]+)\+.*/torch==\1/'; \
+	  .lock-venv/bin/python -m pip list --format=freeze | grep -i '^setuptools=='; } \
+	  | awk 'NR<=2{print;next}{print | "sort -f"}' > $(LOCK)
+	rm -rf .lock-venv
+
+clean: ## Remove the virtual environment, caches and grading output
+	rm -rf $(VENV) grading .pytest_cache tests/screenshots
+	find . -name __pycache__ -prune -exec rm -rf {} +

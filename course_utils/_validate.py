@@ -1,0 +1,43 @@
+"""Small argument checks shared by the library: errors that say what was expected and what came."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+ArrayLike = "np.ndarray | torch.Tensor"
+
+
+def describe(x: Any) -> str:
+    """A short description of ``x`` for error messages: type, shape and dtype."""
+    if isinstance(x, torch.Tensor):
+        return f"torch.Tensor of shape {tuple(x.shape)} and dtype {x.dtype}"
+    if isinstance(x, np.ndarray):
+        return f"numpy.ndarray of shape {x.shape} and dtype {x.dtype}"
+    return type(x).__name__
+
+
+def require_array(x: Any, name: str) -> None:
+    """Raise TypeError unless ``x`` is a NumPy array or a torch tensor."""
+    if not isinstance(x, (np.ndarray, torch.Tensor)):
+        raise TypeError(f"{name} must be a numpy.ndarray or torch.Tensor, got {describe(x)}")
+
+
+def require_float(x: Any, name: str) -> None:
+    """Raise TypeError unless ``x`` is an array/tensor with a floating dtype."""
+    require_array(x, name)
+    floating = x.is_floating_point() if isinstance(x, torch.Tensor) else np.issubdtype(x.dtype, np.floating)
+    if not floating:
+        raise TypeError(
+            f"{name} must have a floating dtype (use float64 for gradient checks), got {describe(x)}"
+        )
+
+
+def require_same_shape(a: Any, b: Any, name_a: str, name_b: str) -> None:
+    """Raise ValueError unless the two arrays/tensors have the same shape."""
+    if tuple(a.shape) != tuple(b.shape):
+        raise ValueError(
+            f"{name_a} and {name_b} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+        )

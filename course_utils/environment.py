@@ -1,0 +1,97 @@
+"""One call at the top of every notebook: pick the device and seed everything.
+
+>>> import course_utils
+>>> device = course_utils.setup(seed=0)   # torch.device('cuda') or torch.device('cpu')
+
+The device is CUDA when one is available, else the CPU. The environment
+variable ``COURSE_DEVICE`` (``cpu`` or ``cuda``) overrides the choice; an
+unknown value, or ``cuda`` on a machine without CUDA, is an error rather than a
+silent fallback, so a GPU run that is really a CPU run never goes unnoticed.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+__all__ = ["DEVICE_ENV_VAR", "get_device", "seed_everything", "setup"]
+
+DEVICE_ENV_VAR = "COURSE_DEVICE"
+_KNOWN_DEVICES = ("cpu", "cuda")
+
+
+def get_device(name: str | None = None) -> torch.device:
+    """Return the torch device the course should run on.
+
+    Args:
+        name: ``"cpu"``, ``"cuda"`` or ``None``. ``None`` reads ``COURSE_DEVICE``
+            and, when that is unset or empty, picks CUDA if available else CPU.
+
+    Raises:
+        TypeError: ``name`` is not a string or None.
+        ValueError: the name is not ``cpu``/``cuda``, or CUDA was asked for but
+            is not available on this machine.
+    """
+    source = "argument `name`"
+    if name is None:
+        name = os.environ.get(DEVICE_ENV_VAR, "").strip() or None
+        source = f"environment variable {DEVICE_ENV_VAR}"
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not isinstance(name, str):
+        raise TypeError(f"device name must be a str such as 'cpu' or 'cuda', got {type(name).__name__}")
+    key = name.strip().lower()
+    if key not in _KNOWN_DEVICES:
+        raise ValueError(
+            f"unknown device {name!r} from {source}: expected one of {', '.join(_KNOWN_DEVICES)}"
+        )
+    if key == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"CUDA was requested by {source} but torch.cuda.is_available() is False on this machine; "
+            f"unset {DEVICE_ENV_VAR} or set it to 'cpu'"
+        )
+    return torch.device(key)
+
+
+def seed_everything(seed: int = 0, *, deterministic: bool = True) -> None:
+    """Seed Python's ``random``, NumPy and torch (CPU and every CUDA device).
+
+    With ``deterministic=True`` torch is asked for deterministic algorithms
+    (``warn_only`` so an operation without a deterministic kernel warns rather
+    than fails) and cuDNN's autotuner is switched off.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    if deterministic:
+        # cuBLAS needs this set before its first use to be deterministic.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+
+
+def setup(seed: int = 0, *, device: str | None = None, deterministic: bool = True, verbose: bool = True) -> torch.device:
+    """Seed everything and return the device: the first line of every notebook.
+
+    Args:
+        seed: seed for ``random``, NumPy and torch.
+        device: ``"cpu"``/``"cuda"`` to force one; ``None`` reads ``COURSE_DEVICE``.
+        deterministic: ask torch for deterministic algorithms.
+        verbose: print one line saying which device and seed are in use.
+
+    Returns:
+        The ``torch.device`` to put models and tensors on.
+    """
+    dev = get_device(device)
+    seed_everything(seed, deterministic=deterministic)
+    if verbose:
+        print(f"course_utils: torch {torch.__version__}, device={dev.type}, seed={seed}")
+    return dev

@@ -1,0 +1,74 @@
+"""course_utils.environment: device choice, seeding, and the errors a student may meet."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import course_utils
+from course_utils.environment import DEVICE_ENV_VAR, get_device, seed_everything, setup
+
+
+def test_default_device_follows_cuda_availability(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(DEVICE_ENV_VAR, raising=False)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert get_device().type == expected
+
+
+def test_env_var_selects_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DEVICE_ENV_VAR, "CPU ")
+    assert get_device() == torch.device("cpu")
+
+
+def test_argument_beats_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DEVICE_ENV_VAR, "gpu")  # invalid, but not read when an argument is given
+    assert get_device("cpu") == torch.device("cpu")
+
+
+@pytest.mark.parametrize("bad", ["gpu", "tpu", "cuda:7x", "mps"])
+def test_unknown_device_name_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, bad: str) -> None:
+    monkeypatch.setenv(DEVICE_ENV_VAR, bad)
+    with pytest.raises(ValueError, match=r"unknown device .*expected one of cpu, cuda"):
+        get_device()
+
+
+def test_non_string_device_name_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="device name must be a str"):
+        get_device(0)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA, so asking for it is not an error")
+def test_unavailable_cuda_is_an_error_not_a_silent_cpu_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DEVICE_ENV_VAR, "cuda")
+    with pytest.raises(ValueError, match=r"CUDA was requested .*is_available\(\) is False"):
+        setup(verbose=False)
+
+
+def test_seeding_makes_python_numpy_and_torch_repeat() -> None:
+    def draw() -> tuple[float, float, list[float]]:
+        return random.random(), float(np.random.rand()), torch.rand(3).tolist()
+
+    seed_everything(123)
+    first = draw()
+    seed_everything(123)
+    assert draw() == first
+    seed_everything(124)
+    assert draw() != first
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "0", True])
+def test_bad_seed(seed: object) -> None:
+    with pytest.raises((TypeError, ValueError), match="seed must be"):
+        seed_everything(seed)  # type: ignore[arg-type]
+
+
+def test_setup_returns_device_and_reports_it(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(DEVICE_ENV_VAR, "cpu")
+    device = course_utils.setup(seed=7)
+    assert device == torch.device("cpu")
+    out = capsys.readouterr().out
+    assert "device=cpu" in out and "seed=7" in out
+    assert torch.are_deterministic_algorithms_enabled()
