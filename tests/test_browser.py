@@ -1,0 +1,161 @@
+"""The student's and the instructor's view, in a real browser (headless Chromium driven by Playwright).
+
+Steps, each with a screenshot in tests/screenshots/:
+1. a lecture with a widget: run all cells, move a slider, the widget's output text changes;
+2. a released assignment: its visible checks pass with a correct answer and fail, with the
+   assertion message rendered, with a wrong one;
+3. nbgrader's formgrader lists the course's assignments.
+
+JupyterLab is started exactly as ``make lab`` starts it (tests/labserver.py). The notebooks are
+opened from copies in the git-ignored tests/browser-work/, so nothing committed is modified.
+
+Run alone:  .venv/bin/python -m pytest tests/test_browser.py -v
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import nbformat
+import pytest
+
+from labserver import Lab, running_lab
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "tests" / "screenshots"
+WORK = ROOT / "tests" / "browser-work"
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+INSTALL_HINT = "apt-get update && apt-get install -y chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+LECTURE = ROOT / "lectures" / "02_forward_propagation.ipynb"
+ASSIGNMENT_ID = "01_forward_and_loss"
+
+
+def _chromium() -> str:
+    for path in CHROMIUM_CANDIDATES:
+        if os.access(path, os.X_OK):
+            return path
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but no Chromium was found at {CHROMIUM_CANDIDATES}; install it: {INSTALL_HINT}")
+    pytest.skip(f"no Chromium found at {CHROMIUM_CANDIDATES}; install it with: {INSTALL_HINT}")
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    with tempfile.TemporaryDirectory() as logs, running_lab(Path(logs)) as server:
+        yield server
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def page(lab: Lab):  # noqa: ANN201 - Playwright's Page
+    executable = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=executable, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000},
+        )
+        try:
+            pg = context.new_page()
+            pg.set_default_timeout(60_000)
+            yield pg
+        finally:
+            context.close()
+
+
+def _open_notebook(page, lab: Lab, relpath: str) -> None:  # noqa: ANN001
+    page.goto(f"{lab.url}/lab/tree/{relpath}?token={lab.token}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="visible")
+    # The kernel is up when the toolbar's status says Idle.
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+
+
+def _run_all(page) -> None:  # noqa: ANN001
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.click(".lm-Menu-item[data-command='runmenu:run-all']")
+
+
+def _wait_idle(page, timeout: float = 180_000) -> None:  # noqa: ANN001
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:  # a fast notebook may finish before we look: busy is optional, idle is not
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='busy']", timeout=15_000)
+    except PlaywrightTimeout:
+        pass
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=timeout)
+
+
+def test_1_lecture_widget_reacts_to_a_slider(lab: Lab, page) -> None:  # noqa: ANN001
+    before = LECTURE.read_bytes()
+    shutil.copy(LECTURE, WORK / LECTURE.name)
+    _open_notebook(page, lab, f"tests/browser-work/{LECTURE.name}")
+    _run_all(page)
+    _wait_idle(page)
+    output = page.locator(".cu-forward-output").first
+    output.scroll_into_view_if_needed()
+    output.wait_for(state="visible")
+    text_before = output.inner_text()
+    assert "in_h1" in text_before, text_before
+    page.screenshot(path=str(SHOTS / "1a_lecture_widget.png"))
+
+    handle = page.locator(".cu-forward-slider .noUi-handle").first
+    handle.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "([sel, old]) => document.querySelector(sel).innerText !== old",
+        arg=[".cu-forward-output", text_before], timeout=30_000,
+    )
+    text_after = output.inner_text()
+    assert text_after != text_before
+    page.screenshot(path=str(SHOTS / "1b_lecture_widget_moved.png"))
+    assert LECTURE.read_bytes() == before, "the committed lecture was modified"
+
+
+def _assignment_copies() -> tuple[str, str, str, str]:
+    """Write a correct and a wrong copy of the released assignment; return names and expected messages."""
+    from course_utils.grading import browser_fixtures  # the grading package knows its own notebooks
+
+    correct, wrong, passing_text, failing_text = browser_fixtures.correct_and_wrong(ASSIGNMENT_ID)
+    nbformat.write(correct, WORK / "assignment_correct.ipynb")
+    nbformat.write(wrong, WORK / "assignment_wrong.ipynb")
+    return "assignment_correct.ipynb", "assignment_wrong.ipynb", passing_text, failing_text
+
+
+def test_2_assignment_checks_pass_and_fail_visibly(lab: Lab, page) -> None:  # noqa: ANN001
+    correct, wrong, passing_text, failing_text = _assignment_copies()
+    _open_notebook(page, lab, f"tests/browser-work/{correct}")
+    _run_all(page)
+    _wait_idle(page)
+    page.wait_for_selector(f".jp-OutputArea-output:has-text('{passing_text}')")
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']:has-text('AssertionError')").count() == 0
+    page.screenshot(path=str(SHOTS / "2a_assignment_correct.png"), full_page=True)
+
+    _open_notebook(page, lab, f"tests/browser-work/{wrong}")
+    _run_all(page)
+    _wait_idle(page)
+    failure = page.locator(f".jp-OutputArea-output:has-text('{failing_text}')").first
+    failure.wait_for(state="attached")
+    failure.scroll_into_view_if_needed()
+    assert "AssertionError" in failure.inner_text()
+    page.screenshot(path=str(SHOTS / "2b_assignment_wrong.png"))
+
+
+def test_3_formgrader_lists_the_assignments(lab: Lab, page) -> None:  # noqa: ANN001
+    page.goto(f"{lab.url}/formgrader?token={lab.token}")
+    page.wait_for_selector("text=Manage Assignments")
+    expected = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert expected, "no assignments under solutions/"
+    for name in expected:
+        page.wait_for_selector(f"text={name}")
+    page.screenshot(path=str(SHOTS / "3_formgrader.png"), full_page=True)
