@@ -122,18 +122,32 @@ def test_1_lecture_widget_reacts_to_a_slider(lab: Lab, page) -> None:  # noqa: A
     assert LECTURE.read_bytes() == before, "the committed lecture was modified"
 
 
-def _assignment_copies() -> tuple[str, str, str, str]:
-    """Write a correct and a wrong copy of the released assignment; return names and expected messages."""
-    from course_utils.grading import browser_fixtures  # the grading package knows its own notebooks
+WRONG_SIGMOID = "def sigmoid(z):\n    return np.asarray(z, dtype=float) * 0.0 + 0.25  # a wrong answer\n"
 
-    correct, wrong, passing_text, failing_text = browser_fixtures.correct_and_wrong(ASSIGNMENT_ID)
+
+def _assignment_copies() -> tuple[str, str]:
+    """Copies of the released assignment 01 whose Q1 answer cell holds a correct / a wrong answer.
+
+    The correct answer is the instructor's solution cell (solutions/), the wrong one a constant.
+    """
+    released = nbformat.read(ROOT / "assignments" / ASSIGNMENT_ID / f"{ASSIGNMENT_ID}.ipynb", as_version=4)
+    solution = nbformat.read(ROOT / "solutions" / ASSIGNMENT_ID / f"{ASSIGNMENT_ID}.ipynb", as_version=4)
+
+    def answer(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+        return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q1_sigmoid")
+
+    assert "NotImplementedError" in answer(released).source, "the release should leave Q1 for the student"
+    correct, wrong = nbformat.from_dict(released), nbformat.from_dict(released)
+    answer(correct).source = answer(solution).source
+    answer(wrong).source = WRONG_SIGMOID
     nbformat.write(correct, WORK / "assignment_correct.ipynb")
     nbformat.write(wrong, WORK / "assignment_wrong.ipynb")
-    return "assignment_correct.ipynb", "assignment_wrong.ipynb", passing_text, failing_text
+    return "assignment_correct.ipynb", "assignment_wrong.ipynb"
 
 
 def test_2_assignment_checks_pass_and_fail_visibly(lab: Lab, page) -> None:  # noqa: ANN001
-    correct, wrong, passing_text, failing_text = _assignment_copies()
+    correct, wrong = _assignment_copies()
+    passing_text, failing_text = "✓ sigmoid(0.0) OK", "✗ sigmoid(0.0)"
     _open_notebook(page, lab, f"tests/browser-work/{correct}")
     _run_all(page)
     _wait_idle(page)
