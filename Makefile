@@ -46,7 +46,7 @@ lab: setup ## Start JupyterLab (localhost) on lectures/
 	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup ## Run the whole suite: unit tests, every notebook (nbval), grading and browser tests
-	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal $(NBVAL) tests lectures solutions $(PYTEST_ARGS)
+	COURSE_THREADS=$${COURSE_THREADS:-1} $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile $(NBVAL) tests lectures solutions $(PYTEST_ARGS)
 
 unit: setup ## Run only the fast unit tests of course_utils
 	$(BIN)/python -m pytest -n $(WORKERS) -m "not slow" tests $(PYTEST_ARGS)

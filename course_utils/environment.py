@@ -17,9 +17,10 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["DEVICE_ENV_VAR", "get_device", "seed_everything", "setup"]
+__all__ = ["DEVICE_ENV_VAR", "THREADS_ENV_VAR", "get_device", "seed_everything", "set_threads", "setup"]
 
 DEVICE_ENV_VAR = "COURSE_DEVICE"
+THREADS_ENV_VAR = "COURSE_THREADS"
 _KNOWN_DEVICES = ("cpu", "cuda")
 
 
@@ -78,7 +79,35 @@ def seed_everything(seed: int = 0, *, deterministic: bool = True) -> None:
         torch.backends.cudnn.benchmark = False
 
 
-def setup(seed: int = 0, *, device: str | None = None, deterministic: bool = True, verbose: bool = True) -> torch.device:
+def set_threads(threads: int | None = None) -> int:
+    """Set torch's CPU thread count; return the count in force.
+
+    Args:
+        threads: a positive int, or ``None`` to read ``COURSE_THREADS`` (unset:
+            leave torch's default). The test suite sets ``COURSE_THREADS=1``
+            because it runs two notebooks at once on two cores, and tiny models
+            run faster on one uncontended thread than on two contended ones.
+    """
+    source = "argument `threads`"
+    if threads is None:
+        raw = os.environ.get(THREADS_ENV_VAR, "").strip()
+        if not raw:
+            return torch.get_num_threads()
+        source = f"environment variable {THREADS_ENV_VAR}"
+        try:
+            threads = int(raw)
+        except ValueError:
+            raise ValueError(f"{source} must be a positive integer, got {raw!r}") from None
+    if isinstance(threads, bool) or not isinstance(threads, int):
+        raise TypeError(f"{source} must be an int, got {type(threads).__name__}")
+    if threads < 1:
+        raise ValueError(f"{source} must be a positive integer, got {threads}")
+    torch.set_num_threads(threads)
+    return threads
+
+
+def setup(seed: int = 0, *, device: str | None = None, deterministic: bool = True, verbose: bool = True,
+          threads: int | None = None) -> torch.device:
     """Seed everything and return the device: the first line of every notebook.
 
     Args:
@@ -86,12 +115,14 @@ def setup(seed: int = 0, *, device: str | None = None, deterministic: bool = Tru
         device: ``"cpu"``/``"cuda"`` to force one; ``None`` reads ``COURSE_DEVICE``.
         deterministic: ask torch for deterministic algorithms.
         verbose: print one line saying which device and seed are in use.
+        threads: CPU threads for torch; ``None`` reads ``COURSE_THREADS`` (see :func:`set_threads`).
 
     Returns:
         The ``torch.device`` to put models and tensors on.
     """
     dev = get_device(device)
     seed_everything(seed, deterministic=deterministic)
+    n_threads = set_threads(threads)
     if verbose:
-        print(f"course_utils: torch {torch.__version__}, device={dev.type}, seed={seed}")
+        print(f"course_utils: torch {torch.__version__}, device={dev.type}, seed={seed}, cpu threads={n_threads}")
     return dev

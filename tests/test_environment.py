@@ -72,3 +72,22 @@ def test_setup_returns_device_and_reports_it(monkeypatch: pytest.MonkeyPatch, ca
     out = capsys.readouterr().out
     assert "device=cpu" in out and "seed=7" in out
     assert torch.are_deterministic_algorithms_enabled()
+
+
+def test_threads_from_argument_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    from course_utils.environment import THREADS_ENV_VAR, set_threads
+
+    before = torch.get_num_threads()
+    try:
+        assert set_threads(1) == 1 and torch.get_num_threads() == 1
+        monkeypatch.setenv(THREADS_ENV_VAR, "2")
+        assert set_threads() == 2 and torch.get_num_threads() == 2
+        monkeypatch.setenv(THREADS_ENV_VAR, "two")
+        with pytest.raises(ValueError, match="COURSE_THREADS must be a positive integer, got 'two'"):
+            set_threads()
+        with pytest.raises(ValueError, match="positive integer, got 0"):
+            set_threads(0)
+        with pytest.raises(TypeError, match="must be an int"):
+            set_threads(1.5)  # type: ignore[arg-type]
+    finally:
+        torch.set_num_threads(before)
