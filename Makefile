@@ -52,7 +52,7 @@ unit: setup ## Run only the fast unit tests of course_utils
 	$(BIN)/python -m pytest -n $(WORKERS) -m "not slow" tests $(PYTEST_ARGS)
 
 notebooks: setup ## Execute every lecture and solution through nbval only
-	$(BIN)/python -m pytest -n $(WORKERS) $(NBVAL) lectures solutions $(PYTEST_ARGS)
+	COURSE_THREADS=$${COURSE_THREADS:-1} $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile $(NBVAL) lectures solutions $(PYTEST_ARGS)
 
 execute: setup ## Re-execute every lecture in place so the committed outputs are fresh
 	for nb in lectures/*.ipynb; do \

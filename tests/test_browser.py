@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -34,6 +35,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 LECTURE = ROOT / "lectures" / "02_forward_propagation.ipynb"
 ASSIGNMENT_ID = "01_forward_and_loss"
+# The notebook in view: JupyterLab restores earlier steps' tabs, hidden, beside it.
+VISIBLE_PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+IDLE = f"{VISIBLE_PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']"
+BUSY = f"{VISIBLE_PANEL} .jp-Notebook-ExecutionIndicator[data-status='busy']"
 
 
 def _chromium() -> str:
@@ -73,11 +78,36 @@ def page(lab: Lab):  # noqa: ANN201 - Playwright's Page
             context.close()
 
 
+@pytest.fixture(autouse=True)
+def _screenshot_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    """When a step fails, keep a picture of the page as it was (tests/screenshots/FAILED_<test>.png)."""
+    failures_before = request.session.testsfailed
+    yield
+    if request.session.testsfailed > failures_before and "page" in request.fixturenames:
+        page = request.getfixturevalue("page")
+        page.screenshot(path=str(SHOTS / f"FAILED_{request.node.name}.png"), full_page=True)
+
+
+def _wait_for_kernel(lab: Lab, relpath: str, timeout: float = 120.0) -> None:
+    """Wait until the server has a session for ``relpath`` whose course kernel is idle."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for session in lab.get_json("/api/sessions"):
+            kernel = session.get("kernel") or {}
+            if session.get("path") == relpath and kernel.get("name") == "rnn-course" \
+                    and kernel.get("execution_state") == "idle":
+                return
+        time.sleep(0.5)
+    raise TimeoutError(f"no idle rnn-course kernel for {relpath} after {timeout}s: {lab.get_json('/api/sessions')}")
+
+
 def _open_notebook(page, lab: Lab, relpath: str) -> None:  # noqa: ANN001
     page.goto(f"{lab.url}/lab/tree/{relpath}?token={lab.token}")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="visible")
-    # The kernel is up when the toolbar's status says Idle.
-    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    page.wait_for_selector(f"{VISIBLE_PANEL} .jp-Cell", state="visible")
+    _wait_for_kernel(lab, relpath)
+    # ...and the page shows it: the toolbar of the notebook in view says Idle.
+    page.wait_for_selector(IDLE, state="visible", timeout=60_000)
+    page.wait_for_selector(f"{VISIBLE_PANEL} .jp-Toolbar-kernelName", state="attached")
 
 
 def _run_all(page) -> None:  # noqa: ANN001
@@ -89,10 +119,10 @@ def _wait_idle(page, timeout: float = 180_000) -> None:  # noqa: ANN001
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     try:  # a fast notebook may finish before we look: busy is optional, idle is not
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='busy']", timeout=15_000)
+        page.wait_for_selector(BUSY, state="visible", timeout=15_000)
     except PlaywrightTimeout:
         pass
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=timeout)
+    page.wait_for_selector(IDLE, state="visible", timeout=timeout)
 
 
 def test_1_lecture_widget_reacts_to_a_slider(lab: Lab, page) -> None:  # noqa: ANN001
@@ -151,17 +181,21 @@ def test_2_assignment_checks_pass_and_fail_visibly(lab: Lab, page) -> None:  # n
     _open_notebook(page, lab, f"tests/browser-work/{correct}")
     _run_all(page)
     _wait_idle(page)
-    page.wait_for_selector(f".jp-OutputArea-output:has-text('{passing_text}')")
-    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']:has-text('AssertionError')").count() == 0
+    passed = page.locator(f"{VISIBLE_PANEL} .jp-OutputArea-output:has-text('{passing_text}')").first
+    passed.wait_for(state="attached")
+    passed.scroll_into_view_if_needed()
+    assert passing_text in (passed.text_content() or "")
+    assert page.locator(f"{VISIBLE_PANEL} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']:has-text('AssertionError')").count() == 0
     page.screenshot(path=str(SHOTS / "2a_assignment_correct.png"), full_page=True)
 
     _open_notebook(page, lab, f"tests/browser-work/{wrong}")
     _run_all(page)
     _wait_idle(page)
-    failure = page.locator(f".jp-OutputArea-output:has-text('{failing_text}')").first
+    failure = page.locator(f"{VISIBLE_PANEL} .jp-OutputArea-output:has-text('{failing_text}')").first
     failure.wait_for(state="attached")
     failure.scroll_into_view_if_needed()
-    assert "AssertionError" in failure.inner_text()
+    message = failure.text_content() or ""
+    assert "AssertionError" in message and "expected" in message, message
     page.screenshot(path=str(SHOTS / "2b_assignment_wrong.png"))
 
 
@@ -171,5 +205,5 @@ def test_3_formgrader_lists_the_assignments(lab: Lab, page) -> None:  # noqa: AN
     expected = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and not p.name.startswith("."))
     assert expected, "no assignments under solutions/"
     for name in expected:
-        page.wait_for_selector(f"text={name}")
+        page.locator("table td a", has_text=name).first.wait_for(state="visible")
     page.screenshot(path=str(SHOTS / "3_formgrader.png"), full_page=True)
