@@ -1,0 +1,295 @@
+"""Checks that assignment tests call: helpful failures, one ✓ line on success.
+
+Every check either prints ``✓ <name> OK`` and returns ``None``, or raises
+``AssertionError`` with a message a student can act on: what was expected,
+what came, where they differ, and a hint::
+
+    >>> check_close("sigmoid(0)", sigmoid(0.0), 0.5)
+    ✓ sigmoid(0) OK
+
+    AssertionError: ✗ softmax(z): 2 of 3 values differ (rtol=1e-06, atol=1e-08)
+      expected: [0.0900 0.2447 0.6652]
+      got:      [0.3333 0.3333 0.3333]
+      largest difference 0.3319 at index (2,)
+      hint: exponentiate before normalising
+
+Arrays and tensors are compared on the CPU in float64, so a tensor on a GPU
+is fine. The checks return ``None`` on purpose: nbgrader reads a number left
+as a test cell's last value as partial credit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["check_close", "check_equal", "check_shape", "check_that", "substitute"]
+
+
+def _kind(x: Any) -> str:
+    if isinstance(x, torch.Tensor):
+        return f"torch.Tensor of shape {tuple(x.shape)}, dtype {x.dtype}, device {x.device.type}"
+    if isinstance(x, np.ndarray):
+        return f"numpy.ndarray of shape {x.shape}, dtype {x.dtype}"
+    if x is None:
+        return "None (did the function forget to `return`?)"
+    return type(x).__name__
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind in "fc":
+            return np.array2string(x, precision=4, threshold=24, edgeitems=3, floatmode="fixed", suppress_small=True)
+        return np.array2string(x, threshold=24, edgeitems=3)
+    if isinstance(x, float):
+        return f"{x:.6g}"
+    text = repr(x)
+    return text if len(text) <= 300 else text[:300] + " ..."
+
+
+def _fail(name: str, problem: str, *, expected: Any = None, got: Any = None, hint: str | None = None, show: bool = True) -> None:
+    lines = [f"✗ {name}: {problem}"]
+    if show:
+        lines.append(f"  expected: {_fmt(expected)}")
+        lines.append(f"  got:      {_fmt(got)}")
+    if hint:
+        lines.append(f"  hint: {hint}")
+    raise AssertionError("\n".join(lines))
+
+
+def _ok(name: str) -> None:
+    print(f"✓ {name} OK")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (Real, np.number)) and not isinstance(x, (bool, np.bool_))
+
+
+def _as_scalar(x: Any) -> float | None:
+    """A float from a number, a 0-d/1-element array or tensor; None when ``x`` is not one."""
+    if _is_number(x):
+        return float(x)
+    if isinstance(x, torch.Tensor) and x.numel() == 1 and not x.dtype.is_complex:
+        return float(x.detach().cpu().reshape(()).item())
+    if isinstance(x, np.ndarray) and x.size == 1 and x.dtype.kind in "iuf":
+        return float(x.reshape(()))
+    return None
+
+
+def _to_float64(x: np.ndarray | torch.Tensor) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+        if x.dtype == torch.bfloat16:
+            x = x.float()
+        x = x.numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def _check_array_type(name: str, got: Any, expected: np.ndarray | torch.Tensor, hint: str | None) -> None:
+    if isinstance(expected, torch.Tensor) and not isinstance(got, torch.Tensor):
+        _fail(name, f"expected a torch.Tensor, got {_kind(got)}", hint=hint or "build the result with torch operations", show=False)
+    if isinstance(expected, np.ndarray) and not isinstance(got, np.ndarray):
+        extra = " (call .detach().cpu().numpy() on it)" if isinstance(got, torch.Tensor) else ""
+        _fail(name, f"expected a numpy.ndarray, got {_kind(got)}{extra}", hint=hint, show=False)
+    if tuple(got.shape) != tuple(expected.shape):
+        _fail(
+            name,
+            f"wrong shape: expected {tuple(expected.shape)}, got {tuple(got.shape)}",
+            hint=hint or "check which axis you sum/stack over and whether you kept the batch dimension",
+            show=False,
+        )
+
+
+def check_close(
+    name: str,
+    got: Any,
+    expected: Any,
+    *,
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    check_dtype: bool = False,
+    hint: str | None = None,
+) -> None:
+    """Check that ``got`` equals ``expected`` within ``|got - expected| <= atol + rtol * |expected|``.
+
+    Args:
+        name: what is being checked, shown in the message (e.g. ``"softmax(z)"``).
+        got: the student's value: a number, NumPy array or torch tensor (any device).
+        expected: the reference. A number accepts any real number or a
+            one-element array/tensor; an array requires an array and a tensor a
+            tensor, of the same shape.
+        rtol, atol: relative and absolute tolerance.
+        check_dtype: also require the exact dtype of ``expected``.
+        hint: one line on what to try when the check fails.
+
+    Raises:
+        AssertionError: with expected, got, the largest difference and the hint.
+    """
+    if isinstance(expected, (np.ndarray, torch.Tensor)):
+        _check_array_type(name, got, expected, hint)
+        if check_dtype and got.dtype != expected.dtype:
+            _fail(name, f"wrong dtype: expected {expected.dtype}, got {got.dtype}", hint=hint, show=False)
+        if isinstance(got, torch.Tensor) and (got.is_complex() or got.dtype == torch.bool):
+            _fail(name, f"expected real numbers, got {_kind(got)}", hint=hint, show=False)
+        g, e = _to_float64(got), _to_float64(expected)
+        if np.isnan(g).any() and not np.isnan(e).any():
+            _fail(name, "the result contains NaN", expected=expected, got=got,
+                  hint=hint or "look for 0/0, log(0) or exp overflow")
+        close = np.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
+        if not close.all():
+            diff = np.where(np.isnan(g) | np.isnan(e), np.inf, np.abs(g - e))
+            where = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
+            _fail(
+                name,
+                f"{int((~close).sum())} of {close.size} values differ (rtol={rtol:g}, atol={atol:g}); "
+                f"largest difference {float(diff.max()):.4g} at index {tuple(int(i) for i in where)}",
+                expected=expected,
+                got=got,
+                hint=hint,
+            )
+        _ok(name)
+        return
+    if not _is_number(expected):
+        raise TypeError(f"check_close: expected must be a number, array or tensor, got {_kind(expected)}")
+    value = _as_scalar(got)
+    if value is None:
+        _fail(name, f"expected a number, got {_kind(got)}", hint=hint, show=False)
+    e = float(expected)
+    if math.isnan(value) and not math.isnan(e):
+        _fail(name, "the result is NaN", expected=e, got=value, hint=hint or "look for 0/0, log(0) or exp overflow")
+    if not math.isclose(value, e, rel_tol=rtol, abs_tol=atol) and not (math.isnan(value) and math.isnan(e)):
+        _fail(
+            name,
+            f"differs by {abs(value - e):.4g} (rtol={rtol:g}, atol={atol:g})",
+            expected=e,
+            got=value,
+            hint=hint,
+        )
+    _ok(name)
+
+
+def _first_difference(got: Any, expected: Any, path: str = "") -> str | None:
+    """Where two (nested) values first differ, as a readable path; None if equal."""
+    if isinstance(expected, (np.ndarray, torch.Tensor)):
+        if type(got) is not type(expected):
+            return f"{path or 'value'}: expected {_kind(expected)}, got {_kind(got)}"
+        if tuple(got.shape) != tuple(expected.shape):
+            return f"{path or 'value'}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}"
+        g = got.detach().cpu().numpy() if isinstance(got, torch.Tensor) else got
+        e = expected.detach().cpu().numpy() if isinstance(expected, torch.Tensor) else expected
+        if not np.array_equal(g, e):
+            idx = np.argwhere(g != e)
+            first = tuple(int(i) for i in idx[0]) if len(idx) else ()
+            return f"{path or 'value'}: {len(idx)} element(s) differ, first at index {first}"
+        return None
+    if isinstance(expected, Mapping):
+        if not isinstance(got, Mapping):
+            return f"{path or 'value'}: expected a mapping, got {_kind(got)}"
+        missing = [k for k in expected if k not in got]
+        extra = [k for k in got if k not in expected]
+        if missing or extra:
+            return f"{path or 'value'}: keys differ (missing {missing}, unexpected {extra})"
+        for k in expected:
+            where = _first_difference(got[k], expected[k], f"{path}[{k!r}]")
+            if where:
+                return where
+        return None
+    if isinstance(expected, (list, tuple)):
+        if not isinstance(got, (list, tuple)):
+            return f"{path or 'value'}: expected a {type(expected).__name__}, got {_kind(got)}"
+        if len(got) != len(expected):
+            return f"{path or 'value'}: expected length {len(expected)}, got {len(got)}"
+        for i, (g, e) in enumerate(zip(got, expected)):
+            where = _first_difference(g, e, f"{path}[{i}]")
+            if where:
+                return where
+        return None
+    if _is_number(expected) and _is_number(got):
+        return None if got == expected else f"{path or 'value'}: expected {expected!r}, got {got!r}"
+    if type(got) is not type(expected) and not (isinstance(expected, str) and isinstance(got, str)):
+        return f"{path or 'value'}: expected {_kind(expected)}, got {_kind(got)}"
+    return None if got == expected else f"{path or 'value'}: expected {expected!r}, got {got!r}"
+
+
+def check_equal(name: str, got: Any, expected: Any, *, hint: str | None = None) -> None:
+    """Check exact equality: numbers, strings, (nested) lists/tuples/dicts, integer arrays or tensors.
+
+    Arrays and tensors must have the same type and shape and equal elements.
+    Use :func:`check_close` for floating-point results.
+
+    Raises:
+        AssertionError: naming the first place where ``got`` and ``expected`` differ.
+    """
+    where = _first_difference(got, expected)
+    if where:
+        _fail(name, f"not equal ({where})", expected=expected, got=got, hint=hint)
+    _ok(name)
+
+
+def check_shape(name: str, got: Any, expected_shape: Sequence[int | None], *, hint: str | None = None) -> None:
+    """Check that an array/tensor has ``expected_shape`` (``None`` matches any size on that axis).
+
+    Raises:
+        AssertionError: when ``got`` is not an array/tensor or its shape differs.
+    """
+    if not isinstance(got, (np.ndarray, torch.Tensor)):
+        _fail(name, f"expected an array or tensor of shape {tuple(expected_shape)}, got {_kind(got)}", hint=hint, show=False)
+    shape = tuple(got.shape)
+    want = tuple(expected_shape)
+    if len(shape) != len(want) or any(w is not None and s != w for s, w in zip(shape, want)):
+        pretty = "(" + ", ".join("any" if w is None else str(w) for w in want) + ("," if len(want) == 1 else "") + ")"
+        _fail(name, f"wrong shape: expected {pretty}, got {shape}", hint=hint, show=False)
+    _ok(name)
+
+
+def check_that(name: str, condition: bool, *, expected: str, got: str, hint: str | None = None) -> None:
+    """Check a property that is not a plain comparison, e.g. "parameters changed after a step".
+
+    Args:
+        name: what is being checked.
+        condition: the outcome of the property.
+        expected, got: descriptions shown when it fails.
+        hint: what to try.
+    """
+    if not isinstance(condition, (bool, np.bool_)) and not (isinstance(condition, Integral)):
+        raise TypeError(f"check_that: condition must be a bool, got {_kind(condition)}")
+    if not condition:
+        lines = [f"✗ {name}", f"  expected: {expected}", f"  got:      {got}"]
+        if hint:
+            lines.append(f"  hint: {hint}")
+        raise AssertionError("\n".join(lines))
+    _ok(name)
+
+
+@contextlib.contextmanager
+def substitute(namespace: MutableMapping[str, Any], **replacements: Any) -> Iterator[None]:
+    """Temporarily replace names in ``namespace`` (usually ``globals()``), restoring them after.
+
+    Tests use it to check one function on its own: a student's ``rnn_forward``
+    calls ``rnn_step_forward`` by name, so replacing that name with a stand-in
+    tests the loop without depending on the step.
+
+    >>> with substitute(globals(), rnn_step_forward=fake_step):
+    ...     h, cache = rnn_forward(x, h0, W, U)
+    """
+    if not isinstance(namespace, MutableMapping):
+        raise TypeError(f"substitute: namespace must be a dict such as globals(), got {_kind(namespace)}")
+    missing = object()
+    saved = {key: namespace.get(key, missing) for key in replacements}
+    namespace.update(replacements)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is missing:
+                namespace.pop(key, None)
+            else:
+                namespace[key] = value

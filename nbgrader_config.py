@@ -1,0 +1,117 @@
+"""nbgrader configuration: this repository is the course directory.
+
+Layout (all paths relative to this file):
+
+    solutions/<assignment>/<assignment>.ipynb   instructor versions (nbgrader's *source*)
+    assignments/<assignment>/<assignment>.ipynb student versions (nbgrader's *release*, committed)
+    grading/                                    git-ignored, everything a grading run produces:
+        submitted/<student>/<assignment>/       submissions (put them here, or use zip_collect)
+        autograded/  feedback/                  nbgrader's outputs
+        gradebook.db                            the gradebook (sqlite)
+        grades.csv, problems.csv                `make grade`: scores, and submissions to look at
+        nbgrader.log                            the output of every nbgrader command `make grade` ran
+        release_check/                          a fresh release `make grade` compares with assignments/
+        exchange/                               nbgrader's exchange, so the formgrader works
+        downloads/<assignment>/archive/         LMS downloads for `nbgrader zip_collect`
+
+The commands behind ``make release`` / ``make grade`` are in
+``course_utils/grading/autograde.py`` (and the README). Autograding runs the
+kernel named by the environment variable ``COURSE_GRADING_KERNEL`` (default
+``rnn-course``); ``make grade`` passes the sandboxed kernel ``rnn-course-sandbox``
+explicitly.
+"""
+
+import os
+
+from course_utils.grading.preprocessors import GradingExecute, NeutralizeStderr
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+
+c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
+
+COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
+GRADING = "grading"
+
+# The assignments, in teaching order, with the per-cell time limit (seconds)
+# each one's autograding allows. 03 and 04 train small models inside a test
+# cell; their budgets leave room for a loaded grading machine.
+ASSIGNMENTS = {
+    "01_forward_and_loss": {"timeout": 30},
+    "02_bptt": {"timeout": 40},
+    "03_pytorch_rnn": {"timeout": 90},
+    "04_seq2seq": {"timeout": 90},
+}
+
+# --- the course directory ----------------------------------------------------
+c.CourseDirectory.root = COURSE_ROOT
+c.CourseDirectory.course_id = "rnn-nlp"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignments"
+c.CourseDirectory.submitted_directory = f"{GRADING}/submitted"
+c.CourseDirectory.autograded_directory = f"{GRADING}/autograded"
+c.CourseDirectory.feedback_directory = f"{GRADING}/feedback"
+c.CourseDirectory.solution_directory = f"{GRADING}/solution"
+c.CourseDirectory.source_with_tests_directory = f"{GRADING}/source_with_tests"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_ROOT, GRADING, "gradebook.db")
+# Checkpoints, caches and notebook outputs that must never travel with a release.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+
+# nbgrader's exchange (used by the formgrader's release/collect buttons) lives in
+# a folder the course owns, created here on demand so the formgrader never
+# reports a missing exchange.
+c.Exchange.root = os.path.join(COURSE_ROOT, GRADING, "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)
+
+# `nbgrader zip_collect <assignment>` (see the README): put the files downloaded
+# from the LMS in grading/downloads/<assignment>/archive/ (zip files are
+# extracted). Each notebook must be named <student id>_<notebook>.ipynb, e.g.
+# s1234567_01_forward_and_loss.ipynb; adapt the expression to your LMS's names.
+c.ZipCollectApp.downloaded_directory = os.path.join(GRADING, "downloads")
+c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/_]+)_(?P<file_id>\d\d_[A-Za-z0-9_]+)\.ipynb$"
+
+# --- generating the student version ------------------------------------------
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.ClearSolutions.enforce_metadata = True
+c.ClearHiddenTests.enforce_metadata = True
+c.GenerateAssignment.create_assignment = True
+
+# --- autograding ---------------------------------------------------------------
+# Restore what a student deleted or edited: deleted grade cells come back,
+# edited locked cells are restored by checksum (nbgrader does that always).
+c.OverwriteCells.add_missing_cells = True
+# Execute with per-assignment time limits, a memory limit, an output cap and
+# survival of a kernel crash (see course_utils/grading/preprocessors.py), then
+# relabel stderr in test cells (a torch warning or a progress bar must not cost
+# marks; errors still do).
+c.Autograde.autograde_preprocessors = [
+    GradingExecute,
+    NeutralizeStderr,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.Execute.kernel_name = os.environ.get("COURSE_GRADING_KERNEL", "rnn-course")
+c.Execute.timeout = max(a["timeout"] for a in ASSIGNMENTS.values())
+c.GradingExecute.assignment_timeouts = {name: a["timeout"] for name, a in ASSIGNMENTS.items()}
+c.GradingExecute.memory_limit_mb = 4096
+c.GradingExecute.max_output_chars = 200_000
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 60
+
+# --- feedback ------------------------------------------------------------------
+# Students see their scores, outputs and error messages, but not the text of
+# the hidden tests (nbgrader shows it by default).
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

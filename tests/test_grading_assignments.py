@@ -1,0 +1,151 @@
+"""The grades are right: for every assignment, graded by nbgrader in a temporary course copy,
+
+* the model solution, submitted as a student, earns every autograded point;
+* the blank release earns 0 on every autograded test, and is graded (no crash);
+* for each question, a submission with only that answer wrong ("mutant") loses exactly that
+  question's points and keeps all the others.
+
+One ``nbgrader autograde`` call grades all submissions of an assignment.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import nbformat
+import pytest
+
+
+from course_utils.grading.autograde import (
+    COURSE_ROOT,
+    assignment_ids,
+    grade_submissions,
+    make_course_copy,
+    solution_submission,
+)
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENTS = assignment_ids()
+
+# question -> (answer cell, [(text in the solution, its wrong replacement), ...]).
+# Each mutant is a plausible student mistake that breaks every part of its question.
+MUTANTS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
+    "01_forward_and_loss": {
+        "q1": ("q1_sigmoid", [("out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))", "out[pos] = 1.0 / (1.0 + np.exp(z[pos]))"),
+                              ("out[~pos] = ez / (1.0 + ez)", "out[~pos] = 1.0 / (1.0 + ez)")]),
+        "q2": ("q2_forward", [("h = g(x @ W1.T + b1)", "h = g(x @ W1.T)")]),  # forgets the hidden bias
+        "q3": ("q3_softmax", [("shifted = scores - np.max(scores, axis=-1, keepdims=True)", "shifted = scores"),
+                              ("np.sum(e, axis=-1, keepdims=True)", "np.sum(e)")]),
+        "q4": ("q4_token_losses", [("-np.log(table[word])", "np.log(table[word])")]),
+        "q5": ("q5_perplexity", [("np.exp(np.mean(losses))", "np.exp(np.sum(losses))")]),
+    },
+    "02_bptt": {
+        "q1": ("q1_step_forward", [("h = sigmoid(a)", "h = np.tanh(a)")]),
+        "q2": ("q2_step_backward", [("da = dh * h * (1.0 - h)", "da = dh")]),  # forgets σ'
+        "q3": ("q3_forward", [("rnn_step_forward(w_seq[:, t, :], h, W, U)", "rnn_step_forward(w_seq[:, t, :], h0, W, U)")]),
+        "q4": ("q4_backward", [("dh = dh_all[:, t, :] + dh_next", "dh = dh_all[:, t, :]")]),  # no gradient through time
+        "q5": ("q5_gradcheck", [("x, dh_all)", "x, np.ones_like(dh_all))")]),  # numeric gradient of another loss
+        "q6": ("q6_clip", [("return {name: g * scale for name, g in grads.items()}",  # clips each gradient on its own
+                            "return {name: g * min(1.0, max_norm / np.sqrt(np.sum(g ** 2))) for name, g in grads.items()}")]),
+    },
+    "03_pytorch_rnn": {
+        "q1": ("q1_encode", [("vocab.stoi.get(ch, UNK_ID)", "vocab.stoi[ch]")]),
+        "q2": ("q2_model", [("return self.out(h_last[-1])", "return h_last[-1]")]),
+        "q3": ("q3_train_step", [("optimizer.zero_grad()", "pass  # forgot optimizer.zero_grad()")]),
+        "q4": ("q4_predict", [("torch.softmax(model(x, torch.tensor([x.shape[1]])), dim=1)[0]",
+                               "model(x, torch.tensor([x.shape[1]]))[0]")]),
+        "q5": ("q5_fit", [("for _ in range(epochs):", "for _ in range(1):")]),
+    },
+    "04_seq2seq": {
+        "q1": ("q1_encoder", [("packed_out, hidden = self.rnn(packed)", "outputs, hidden = self.rnn(emb)"),
+                              ("outputs, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=src.shape[1])", "")]),
+        "q2": ("q2_decoder", [("output, hidden = self.rnn(emb, hidden)", "output, _ = self.rnn(emb, hidden)")]),
+        "q3": ("q3_teacher_forcing", [("token = tgt[:, t]", "token = logits.argmax(dim=-1)")]),
+        "q4": ("q4_greedy", [("token = logits.argmax(dim=-1)", "pred = logits.argmax(dim=-1)"),
+                             ("torch.full_like(token, PAD_ID), token)", "torch.full_like(pred, PAD_ID), pred)"),
+                             ("finished |= token == EOS_ID", "finished |= pred == EOS_ID")]),
+        "q5": ("q5_attention", [("torch.softmax(scores, dim=1)", "torch.softmax(scores, dim=0)")]),
+    },
+}
+
+
+def _cells(assignment: str) -> list:
+    return nbformat.read(COURSE_ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4).cells
+
+
+def _graded_cells(assignment: str) -> dict[str, dict]:
+    return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in _cells(assignment)
+            if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+
+
+def _question(grade_id: str) -> str:
+    return grade_id.split("_")[0]
+
+
+def _mutant(assignment: str, question: str) -> nbformat.NotebookNode:
+    cell_id, edits = MUTANTS[assignment][question]
+    source = next(c.source for c in _cells(assignment) if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == cell_id)
+    source = "\n".join(l for l in source.split("\n") if "### BEGIN SOLUTION" not in l and "### END SOLUTION" not in l)
+    for old, new in edits:
+        assert old in source, f"mutant {assignment}/{question}: {old!r} is not in the solution any more"
+        source = source.replace(old, new)
+    return solution_submission(assignment, overrides={cell_id: source})
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_intro_states_the_total_and_every_question_has_a_mutant(assignment):
+    cells = _graded_cells(assignment)
+    total = sum(m["points"] for m in cells.values())
+    intro = _cells(assignment)[0].source
+    assert re.search(rf"Points: {total:g} in total", intro), f"{assignment}: intro does not state the total {total:g}"
+    auto_questions = {_question(g) for g, m in cells.items() if not m.get("solution")}
+    assert auto_questions == set(MUTANTS[assignment]), "every autograded question needs a mutant"
+    for gid, m in cells.items():
+        assert re.fullmatch(r"q\d+_\w+", gid) and m["points"] > 0
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_full_marks_blank_zero_and_each_mutant_loses_its_question(assignment, tmp_path):
+    course = make_course_copy(tmp_path / "course")
+    release = nbformat.read(COURSE_ROOT / "assignments" / assignment / f"{assignment}.ipynb", as_version=4)
+    submissions = {"solution": solution_submission(assignment), "blank": release}
+    submissions.update({f"mutant-{q}": _mutant(assignment, q) for q in MUTANTS[assignment]})
+
+    start = time.perf_counter()
+    results = grade_submissions(course, assignment, submissions)
+    seconds = time.perf_counter() - start
+    print(f"\n{assignment}: {len(submissions)} submissions graded in {seconds:.0f} s "
+          f"({seconds / len(submissions):.1f} s per submission)")
+
+    cells = _graded_cells(assignment)
+    manual = {g for g, m in cells.items() if m.get("solution")}
+    auto_points = {g: float(m["points"]) for g, m in cells.items() if g not in manual}
+    per_question: dict[str, float] = {}
+    for g, p in auto_points.items():
+        per_question[_question(g)] = per_question.get(_question(g), 0.0) + p
+
+    solution = results["solution"]
+    assert solution.graded and not solution.problems, solution.problems
+    for g, points in auto_points.items():
+        assert solution.cells[g].score == points, f"solution lost points on {g}:\n{solution.outputs(g)}"
+    for g in manual:
+        assert solution.cells[g].needs_manual_grade, f"{g} should wait for the instructor"
+
+    blank = results["blank"]
+    assert blank.graded, blank.problems
+    assert blank.score == 0
+    for g in auto_points:
+        assert re.search(r"(NotImplementedError|NameError)", blank.outputs(g)), f"blank {g}: expected the stub's error"
+
+    for q in MUTANTS[assignment]:
+        result = results[f"mutant-{q}"]
+        assert result.graded, result.problems
+        got = result.question_scores()
+        for question, points in per_question.items():
+            expected = 0.0 if question == q else points
+            assert got[question] == expected, (
+                f"mutant of {q}: {question} scored {got[question]}, expected {expected}\n"
+                + "\n".join(f"{g}: {result.outputs(g)[-600:]}" for g in auto_points if _question(g) == question)
+            )

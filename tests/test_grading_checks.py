@@ -1,0 +1,120 @@
+"""Unit tests for course_utils.grading.checks: the helpers every assignment test calls."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils.grading.checks import check_close, check_equal, check_shape, check_that, substitute
+
+
+def test_check_close_passes_and_prints_ok_line(capsys):
+    assert check_close("sigmoid(0)", 0.5000000001, 0.5) is None  # None: nbgrader must not see a score
+    assert capsys.readouterr().out == "✓ sigmoid(0) OK\n"
+
+
+def test_check_close_accepts_numpy_scalars_and_one_element_tensors(capsys):
+    check_close("a", np.float32(0.25), 0.25)
+    check_close("b", torch.tensor(2.0), 2)
+    check_close("c", np.array(3.0), 3.0)
+    assert capsys.readouterr().out.count("OK") == 3
+
+
+def test_check_close_reports_expected_got_largest_difference_and_hint():
+    with pytest.raises(AssertionError) as err:
+        check_close("softmax(z)", np.array([0.2, 0.3, 0.5]), np.array([0.2, 0.3, 0.4]), hint="normalise")
+    msg = str(err.value)
+    assert msg.startswith("✗ softmax(z): 1 of 3 values differ")
+    assert "largest difference 0.1 at index (2,)" in msg
+    assert "expected: [0.2000 0.3000 0.4000]" in msg
+    assert "got:      [0.2000 0.3000 0.5000]" in msg
+    assert msg.rstrip().endswith("hint: normalise")
+
+
+def test_check_close_checks_type_before_values():
+    with pytest.raises(AssertionError, match=r"expected a numpy.ndarray, got torch.Tensor .*\.numpy\(\)"):
+        check_close("x", torch.zeros(3), np.zeros(3))
+    with pytest.raises(AssertionError, match="expected a torch.Tensor, got numpy.ndarray"):
+        check_close("x", np.zeros(3), torch.zeros(3))
+    with pytest.raises(AssertionError, match=r"forget to `return`"):
+        check_close("x", None, np.zeros(3))
+    with pytest.raises(AssertionError, match=r"expected a number, got str"):
+        check_close("x", "0.5", 0.5)
+
+
+def test_check_close_checks_shape_and_optionally_dtype():
+    with pytest.raises(AssertionError, match=r"wrong shape: expected \(2, 3\), got \(3, 2\)"):
+        check_close("h", np.zeros((3, 2)), np.zeros((2, 3)))
+    with pytest.raises(AssertionError, match="wrong dtype: expected torch.float64, got torch.float32"):
+        check_close("h", torch.zeros(2), torch.zeros(2, dtype=torch.float64), check_dtype=True)
+    check_close("h", torch.zeros(2), torch.zeros(2, dtype=torch.float64))  # values equal, dtype not checked
+
+
+def test_check_close_flags_nan():
+    with pytest.raises(AssertionError, match="contains NaN"):
+        check_close("loss", np.array([np.nan, 1.0]), np.array([0.0, 1.0]))
+    with pytest.raises(AssertionError, match="is NaN"):
+        check_close("loss", float("nan"), 1.0)
+
+
+def test_check_close_respects_tolerances():
+    check_close("x", 1.001, 1.0, rtol=1e-2)
+    with pytest.raises(AssertionError, match=r"differs by 0.001"):
+        check_close("x", 1.001, 1.0)
+    check_close("x", np.array([1e-9]), np.array([0.0]), atol=1e-8)
+
+
+def test_check_close_moves_tensors_to_cpu():
+    got = torch.tensor([1.0, 2.0], requires_grad=True) * 1  # non-leaf with grad: must be detached
+    check_close("t", got, torch.tensor([1.0, 2.0]))
+    if torch.cuda.is_available():  # on a GPU machine also compare across devices
+        check_close("t", got.cuda(), torch.tensor([1.0, 2.0]))
+
+
+def test_check_equal_on_nested_values_names_first_difference(capsys):
+    check_equal("tokens", [1, 2, 3], [1, 2, 3])
+    check_equal("classes", {"a": (1, "x")}, {"a": (1, "x")})
+    check_equal("ids", torch.tensor([1, 2]), torch.tensor([1, 2]))
+    assert capsys.readouterr().out.count("OK") == 3
+    with pytest.raises(AssertionError, match=r"\[1\]: expected 2, got 5"):
+        check_equal("tokens", [1, 5, 3], [1, 2, 3])
+    with pytest.raises(AssertionError, match=r"expected length 3, got 2"):
+        check_equal("tokens", [1, 2], [1, 2, 3])
+    with pytest.raises(AssertionError, match=r"1 element\(s\) differ, first at index \(1,\)"):
+        check_equal("ids", np.array([1, 9]), np.array([1, 2]))
+    with pytest.raises(AssertionError, match=r"expected torch.Tensor"):
+        check_equal("ids", np.array([1, 2]), torch.tensor([1, 2]))
+    with pytest.raises(AssertionError, match=r"missing \['b'\]"):
+        check_equal("d", {"a": 1}, {"a": 1, "b": 2})
+
+
+def test_check_shape_with_wildcards():
+    check_shape("h", torch.zeros(4, 7, 3), (4, None, 3))
+    with pytest.raises(AssertionError, match=r"expected \(4, any, 2\), got \(4, 7, 3\)"):
+        check_shape("h", torch.zeros(4, 7, 3), (4, None, 2))
+    with pytest.raises(AssertionError, match=r"expected an array or tensor"):
+        check_shape("h", [1, 2], (2,))
+
+
+def test_check_that_reports_descriptions():
+    check_that("changed", True, expected="a change", got="a change")
+    with pytest.raises(AssertionError) as err:
+        check_that("params changed", False, expected="different weights", got="the same weights", hint="call optimizer.step()")
+    assert "expected: different weights" in str(err.value) and "hint: call optimizer.step()" in str(err.value)
+    with pytest.raises(TypeError):
+        check_that("x", "yes", expected="", got="")  # type: ignore[arg-type]
+
+
+def test_substitute_replaces_and_restores_names():
+    namespace = {"f": 1}
+    with substitute(namespace, f=2, g=3):
+        assert namespace == {"f": 2, "g": 3}
+    assert namespace == {"f": 1}
+    with pytest.raises(RuntimeError):
+        with substitute(namespace, f=5):
+            raise RuntimeError("boom")
+    assert namespace == {"f": 1}
+    with pytest.raises(TypeError):
+        with substitute([], f=1):  # type: ignore[arg-type]
+            pass
