@@ -503,6 +503,11 @@ def grade(
     start = time.perf_counter()
     course_dir = Path(course_dir)
     kernel = grading_kernel(sandbox)
+    from course_utils.grading import integrity
+
+    # Links, FIFOs, devices and huge files leave grading/submitted/ before nbgrader (outside the
+    # sandbox) copies anything: it would follow a link to solutions/.
+    quarantined = integrity.sanitize_submissions(course_dir)
     ids = list(assignments) if assignments is not None else assignment_ids(course_dir)
     submitted = course_dir / GRADING_DIR / "submitted"
     with_work = [a for a in ids if any(submitted.glob(f"*/{a}"))]
@@ -522,6 +527,10 @@ def grade(
     grades_csv = course_dir / GRADING_DIR / "grades.csv"
     grades_csv.parent.mkdir(parents=True, exist_ok=True)
     _nbgrader(course_dir, "export", f"--to={grades_csv}")
+    # Tampering that cannot be prevented inside one kernel is detected: a `flagged` column, with reasons.
+    flags = integrity.review(course_dir, with_work, kernel_name=kernel, sanitized=quarantined)
+    integrity.add_flag_column(grades_csv, flags)
+    integrity.write_report(course_dir / GRADING_DIR / "integrity.json", flags)
     _write_problems(course_dir / GRADING_DIR / "problems.csv", results)
     report = GradeReport(kernel, results, grades_csv, stale, time.perf_counter() - start)
     print(report.summary())
