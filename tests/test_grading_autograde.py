@@ -77,6 +77,7 @@ def test_zip_collect_moves_lms_downloads_into_submitted(tmp_path):
     nbformat.validate(nbformat.read(collected, as_version=4))
 
 
+@pytest.mark.slow
 def test_formgrader_sees_the_assignments_and_a_working_exchange(tmp_path, monkeypatch):
     """What the formgrader in JupyterLab shows: no missing-exchange warning, every assignment."""
     from nbgrader.apps import NbGraderAPI
