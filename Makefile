@@ -8,6 +8,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 LOCK := requirements.lock
 KERNEL := rnn-course
+# Tools that the course's packages start by name (nbgrader runs `alembic` to create its gradebook)
+# must come from .venv, as if it were activated.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 # The stamp's name carries a hash of the lock and the package metadata: change either and setup reruns.
 STAMP := $(VENV)/.setup-$(shell cat $(LOCK) pyproject.toml | sha256sum | cut -c1-16)
 

@@ -40,6 +40,12 @@ def test_make_lab_serves_the_course(tmp_path: Path) -> None:
 
         # Bound to localhost only.
         assert "http://127.0.0.1:" in (lab.log.read_text()), "the server did not report a 127.0.0.1 URL"
+        # nbgrader's formgrader works on a fresh clone: it creates the gradebook (which needs the
+        # venv's `alembic` on PATH) and lists the course's assignments.
+        listed = {a["name"] for a in lab.get_json("/formgrader/api/assignments")}
+        expected = {p.name for p in (Path(__file__).resolve().parent.parent / "solutions").iterdir() if p.is_dir()}
+        assert expected and expected <= listed, (expected, listed)
+
         # Without the token the API refuses.
         try:
             urllib.request.urlopen(f"{lab.url}/api/kernelspecs", timeout=5)
