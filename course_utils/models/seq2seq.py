@@ -224,7 +224,8 @@ class Decoder(nn.Module):
     def forward_step(
         self, input: torch.Tensor, state: State, encoder_outputs: torch.Tensor, src_mask: torch.Tensor
     ) -> tuple[torch.Tensor, State, torch.Tensor | None]:
-        raise NotImplementedError
+        # An abstract method: every concrete decoder below overrides it.
+        raise NotImplementedError(f"{type(self).__name__} must define forward_step(input, state, encoder_outputs, src_mask)")
 
 
 class DecoderRNN(Decoder):
