@@ -298,11 +298,12 @@ class SubmissionResult:
         nb = nbformat.read(self.autograded_path, as_version=4)
         for cell in nb.cells:
             if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
-                return _cell_text(cell)
+                return cell_output_text(cell)
         return ""
 
 
-def _cell_text(cell: Any) -> str:
+def cell_output_text(cell: Any) -> str:
+    """The text a cell printed or raised: its streams, error names and values, and text/plain outputs."""
     parts = []
     for out in cell.get("outputs", []):
         if out.get("output_type") == "stream":
@@ -355,7 +356,7 @@ def read_results(course_dir: Path | str, assignment: str, students: Iterable[str
                 for path in paths:
                     nb = nbformat.read(path, as_version=4)
                     for cell in nb.cells:
-                        text = _cell_text(cell)
+                        text = cell_output_text(cell)
                         if "KernelDied" in text and "the kernel process exited" in text:
                             problems.append("the kernel died while running the notebook; later cells were not run")
                         if "CellTimeoutError" in text:

@@ -217,16 +217,9 @@ class Course:
         path = self.autograded_path(student)
         if not path.exists():
             return ""
-        parts = []
-        for cell in nbformat.read(path, as_version=4).cells:
-            for out in cell.get("outputs", []):
-                if out.get("output_type") == "stream":
-                    parts.append(out.get("text", ""))
-                elif out.get("output_type") == "error":
-                    parts.append(f"{out.get('ename')}: {out.get('evalue')}")
-                elif "data" in out:
-                    parts.append(str(out["data"].get("text/plain", "")))
-        return "\n".join(parts)
+        from course_utils.grading.autograde import cell_output_text
+
+        return "\n".join(cell_output_text(cell) for cell in nbformat.read(path, as_version=4).cells)
 
 
 def make_course(tmp_path: Path, *, toy: bool | None = None, overrides: str = "") -> Course:
