@@ -5,7 +5,12 @@ Measures, in one run on this machine:
 1. **Accuracy within a time budget**: a batched ``CharRNNClassifier`` trained for at most
    ``--seconds`` seconds of training (evaluation on the validation split after each epoch is
    not counted; the weights of the best validation epoch are kept), then scored on the
-   held-out test split: accuracy and macro-F1. Target: ``--min-accuracy`` (the issue's 0.80).
+   held-out test split: accuracy and macro-F1. This is repeated for ``--seeds`` seeds (3 by
+   default: the test split holds about 950 names, so one run moves by about a point from
+   seed to seed); the target ``--min-accuracy`` (the issue's 0.80) is checked on the mean.
+   For context, the same budget also trains a bag of character n-grams (no recurrence,
+   ``course_utils.models.ngram_classifier``): when both land at the same accuracy, the errors
+   left are in the data (names shared by neighbouring languages), not in the RNN.
 2. **Per-epoch speed**: one epoch of the slides' loop (``SlidesRNN``, one name per SGD step)
    against one epoch of the batched model *of the same size* (``nn.RNN`` with one-hot input,
    the same hidden size, padded and packed minibatches), same training names. Reports
@@ -16,6 +21,7 @@ Usage::
     python benchmarks/bench_charrnn.py                          # offline names, 60 s
     python benchmarks/bench_charrnn.py --source tutorial        # the PyTorch tutorial's data.zip
     python benchmarks/bench_charrnn.py --source ~/data.zip --seconds 30
+    python benchmarks/bench_charrnn.py --seeds 1 --no-reference  # one accuracy run, about 80 s
 
 Prints a summary table; the exit status is 1 when a target is missed, 2 when the data cannot
 be loaded.
@@ -48,6 +54,7 @@ from course_utils.models.charrnn import (
     predict_labels,
     train_one_name,
 )
+from course_utils.models.ngram_classifier import CharNgramClassifier, NgramVocab, make_ngram_loaders
 
 
 @dataclass
@@ -113,33 +120,84 @@ def train_within_budget(
     device: torch.device | str = "cpu",
     log: Any = print,
 ) -> BudgetResult:
-    """Train a batched classifier until ``seconds`` of training time are used up.
+    """Train a batched ``CharRNNClassifier`` until ``seconds`` of training time are used up.
 
-    The clock runs only during training steps; it is checked before every batch, so training
-    never starts a step after the budget is spent. With ``cosine`` the learning rate follows
-    a cosine from ``lr`` down to 0 *over the time budget* (``lr * (1 + cos(pi * spent / seconds)) / 2``),
-    the usual way to use a fixed budget well: large steps early, fine steps at the end.
-    After each (possibly partial) epoch the model is scored on the validation split and the
-    best weights are kept; those are then scored once on the test split.
+    The model is a bidirectional GRU over character embeddings by default; the loop is
+    :func:`budget_training`.
     """
     device = torch.device(device)
     model = CharRNNClassifier(len(loaders.vocab), len(loaders.languages), hidden_size=hidden_size,
                               cell=cell, embedding_dim=embedding_dim, bidirectional=bidirectional,
                               dropout=dropout).to(device)
+    return budget_training(model, loaders, seconds, lr=lr, weight_decay=weight_decay, cosine=cosine,
+                           max_epochs=max_epochs, device=device, log=log)
+
+
+def train_ngram_within_budget(
+    data: NamesDataset,
+    seconds: float,
+    *,
+    batch_size: int = 32,
+    embedding_dim: int = 64,
+    dropout: float = 0.3,
+    lr: float = 5e-3,
+    weight_decay: float = 0.01,
+    seed: int = 0,
+    max_epochs: int = 1000,
+    device: torch.device | str = "cpu",
+    log: Any = print,
+) -> BudgetResult:
+    """The reference: a bag of character 1- to 4-grams (no recurrence), same budget and split.
+
+    Its n-gram vocabulary is built from the training names only.
+    """
+    device = torch.device(device)
+    vocab = NgramVocab.build([name for name, _ in data.train])
+    loaders = make_ngram_loaders(data, vocab, batch_size=batch_size, seed=seed)
+    model = CharNgramClassifier(len(vocab), len(data.languages), embedding_dim=embedding_dim,
+                                dropout=dropout).to(device)
+    return budget_training(model, loaders, seconds, lr=lr, weight_decay=weight_decay,
+                           max_epochs=max_epochs, device=device, log=log)
+
+
+def budget_training(
+    model: nn.Module,
+    loaders: NameLoaders,
+    seconds: float,
+    *,
+    lr: float = 5e-3,
+    weight_decay: float = 0.05,
+    cosine: bool = True,
+    max_epochs: int = 1000,
+    device: torch.device | str = "cpu",
+    log: Any = print,
+) -> BudgetResult:
+    """Train ``model`` (called as ``model(a, b)`` on the batches ``(a, b, y)`` of ``loaders``)
+    until ``seconds`` of training time are used up; score it on the test split.
+
+    The clock runs only during training steps; it is checked before every batch, so training
+    never starts a step after the budget is spent. The optimiser is AdamW; with ``cosine`` the
+    learning rate follows a cosine from ``lr`` down to 0 *over the time budget*
+    (``lr * (1 + cos(pi * spent / seconds)) / 2``), the usual way to use a fixed budget well:
+    large steps early, fine steps at the end. After each (possibly partial) epoch the model is
+    scored on the validation split and the best weights are kept; those are then scored once
+    on the test split.
+    """
+    device = torch.device(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     loss_fn = nn.CrossEntropyLoss()
     spent, best_acc, best_epoch, best_state, epoch = 0.0, -1.0, 0, None, 0
     while spent < seconds and epoch < max_epochs:
         epoch += 1
         model.train()
-        for x, lengths, y in loaders.train:
+        for a, b, y in loaders.train:
             if spent >= seconds:
                 break
             if cosine:
                 for group in optimizer.param_groups:
                     group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * spent / seconds))
             start = time.perf_counter()
-            loss = loss_fn(model(x.to(device), lengths), y.to(device))
+            loss = loss_fn(model(a.to(device), b), y.to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -226,18 +284,45 @@ def compare_epoch_speed(
     )
 
 
-def summary_table(source: str, budget: BudgetResult, speed: SpeedResult, seconds: float,
-                  min_accuracy: float, min_speedup: float) -> tuple[str, bool]:
-    """The printed summary and whether every target was met."""
-    acc_ok = budget.test_accuracy >= min_accuracy
+def summary_table(source: str, budget: BudgetResult | Sequence[BudgetResult], speed: SpeedResult,
+                  seconds: float, min_accuracy: float, min_speedup: float, *,
+                  reference: BudgetResult | None = None, majority: float | None = None) -> tuple[str, bool]:
+    """The printed summary and whether every target was met.
+
+    ``budget`` is one accuracy run or several (one per seed): the accuracy target is checked on
+    their mean, and the smallest and largest are shown beside it. ``reference`` (the n-gram bag)
+    and ``majority`` (the share of the test split's largest language) are context, not targets.
+    """
+    runs = [budget] if isinstance(budget, BudgetResult) else list(budget)
+    if not runs:
+        raise ValueError("summary_table needs at least one accuracy run")
+    accs = [r.test_accuracy for r in runs]
+    acc = statistics.fmean(accs)
+    f1 = statistics.fmean(r.test_macro_f1 for r in runs)
+    acc_ok = acc >= min_accuracy
     speed_ok = speed.ratio >= min_speedup
+    verdict = f">= {min_accuracy:.2f} {'OK' if acc_ok else 'MISSED'}"
+    if len(runs) > 1:
+        acc_label = f"test accuracy within {seconds:g} s, mean of {len(runs)} seeds"
+        verdict = f"min {min(accs):.3f}, max {max(accs):.3f}; {verdict}"
+    else:
+        acc_label = f"test accuracy within {seconds:g} s"
     rows = [
         ("data source", source, ""),
-        (f"test accuracy within {seconds:g} s", f"{budget.test_accuracy:.3f}",
-         f">= {min_accuracy:.2f} {'OK' if acc_ok else 'MISSED'}"),
-        ("test macro-F1", f"{budget.test_macro_f1:.3f}", ""),
-        ("best val accuracy (epoch)", f"{budget.best_val_accuracy:.3f} ({budget.best_epoch}/{budget.epochs})", ""),
-        ("training time used", f"{budget.train_seconds:.1f} s", ""),
+        (acc_label, f"{acc:.3f}", verdict),
+        ("test macro-F1" + (" (mean)" if len(runs) > 1 else ""), f"{f1:.3f}", ""),
+        ("best val accuracy" + (" (mean)" if len(runs) > 1 else ""),
+         f"{statistics.fmean(r.best_val_accuracy for r in runs):.3f}",
+         "epoch (best/run): " + ", ".join(f"{r.best_epoch}/{r.epochs}" for r in runs)),
+        ("training time used" + (" (mean)" if len(runs) > 1 else ""),
+         f"{statistics.fmean(r.train_seconds for r in runs):.1f} s", ""),
+    ]
+    if reference is not None:
+        rows.append(("reference: n-gram bag, test accuracy", f"{reference.test_accuracy:.3f}",
+                     f"macro-F1 {reference.test_macro_f1:.3f}, same budget, no recurrence"))
+    if majority is not None:
+        rows.append(("always the largest language", f"{majority:.3f}", "the floor"))
+    rows += [
         ("loop: seconds per epoch", f"{speed.loop_seconds:.2f}", f"{speed.n_names} names"),
         ("batched: seconds per epoch", f"{speed.batched_seconds:.3f}",
          f"{speed.n_chars} characters, batches of {speed.batch_size}"),
@@ -268,6 +353,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--speed-batch-size", type=int, default=128,
                         help="names per minibatch in the speed run (larger batches amortise the per-step overhead)")
     parser.add_argument("--repeats", type=int, default=2, help="interleaved epochs per model in the speed run")
+    parser.add_argument("--seeds", type=int, default=3,
+                        help="accuracy runs, seeds 0..N-1 (the target is checked on their mean; one test "
+                             "split of ~950 names moves by about a point from seed to seed)")
+    parser.add_argument("--reference", action=argparse.BooleanOptionalAction, default=True,
+                        help="also train the character n-gram bag under the same budget, for context")
     parser.add_argument("--per-language", type=int, default=None,
                         help="use at most this many names per language (quick runs)")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
@@ -277,6 +367,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--seconds must be positive, got {args.seconds}")
     if args.batch_size < 1 or args.speed_batch_size < 1:
         parser.error("batch sizes must be >= 1")
+    if args.seeds < 1:
+        parser.error(f"--seeds must be >= 1, got {args.seeds}")
     if args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
     return args
@@ -294,20 +386,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.per_language is not None:
         data = subsample(data, args.per_language)
-    loaders = make_name_loaders(data, batch_size=args.batch_size)
     speed_loaders = make_name_loaders(data, batch_size=args.speed_batch_size)
     log = (lambda *_: None) if args.quiet else print
     print(f"char-RNN benchmark: torch {torch.__version__}, {platform.processor() or platform.machine()}, "
           f"{args.threads} thread(s), device {device.type}; {len(data)} names, {len(data.languages)} languages "
           f"({len(data.train)} train / {len(data.val)} val / {len(data.test)} test)")
-    print(f"[1/2] batched bidirectional GRU (hidden 128, embedding 64, dropout 0.5, AdamW lr 5e-3 with a cosine "
-          f"schedule over the budget, batches of {args.batch_size}), {args.seconds:g} s of training")
-    budget = train_within_budget(loaders, args.seconds, device=device, log=log)
-    print(f"[2/2] per-epoch time: slides' loop vs batched nn.RNN (batches of {args.speed_batch_size}), "
+    steps = 1 + args.seeds + int(args.reference)
+    budgets = []
+    for seed in range(args.seeds):
+        print(f"[{seed + 1}/{steps}] batched bidirectional GRU (hidden 128, embedding 64, dropout 0.5, AdamW lr 5e-3 "
+              f"with a cosine schedule over the budget, batches of {args.batch_size}), {args.seconds:g} s of "
+              f"training, seed {seed}")
+        seed_everything(seed, deterministic=False)
+        loaders = make_name_loaders(data, batch_size=args.batch_size, seed=seed)
+        budgets.append(train_within_budget(loaders, args.seconds, device=device, log=log))
+        print(f"  test accuracy {budgets[-1].test_accuracy:.3f}, macro-F1 {budgets[-1].test_macro_f1:.3f}")
+    reference = None
+    if args.reference:
+        print(f"[{args.seeds + 1}/{steps}] reference: bag of character 1- to 4-grams (no recurrence), "
+              f"{args.seconds:g} s of training")
+        seed_everything(0, deterministic=False)
+        reference = train_ngram_within_budget(data, args.seconds, batch_size=args.batch_size, device=device, log=log)
+        print(f"  test accuracy {reference.test_accuracy:.3f}, macro-F1 {reference.test_macro_f1:.3f}")
+    test_labels = [y for _, y in data.test]
+    majority = max(test_labels.count(c) for c in set(test_labels)) / len(test_labels)
+    print(f"[{steps}/{steps}] per-epoch time: slides' loop vs batched nn.RNN (batches of {args.speed_batch_size}), "
           f"hidden size {args.hidden_size}")
+    seed_everything(0, deterministic=False)
     speed = compare_epoch_speed(data, speed_loaders, hidden_size=args.hidden_size, repeats=args.repeats,
                                 device=device)
-    table, ok = summary_table(args.source, budget, speed, args.seconds, args.min_accuracy, args.min_speedup)
+    table, ok = summary_table(args.source, budgets, speed, args.seconds, args.min_accuracy, args.min_speedup,
+                              reference=reference, majority=majority)
     print()
     print(table)
     if not ok:

@@ -69,14 +69,38 @@ def test_compare_epoch_speed_and_table(bench, tiny) -> None:
     assert ok and "speed-up batched / loop" in table and "0.900" in table
     _, missed = bench.summary_table("offline", budget, speed, 1.0, min_accuracy=0.95, min_speedup=0.0)
     assert not missed
+    # several seeds: the target is checked on the mean, min and max are shown
+    runs = [bench.BudgetResult(0.78, 0.7, 0.8, 3, 5, 1.0), bench.BudgetResult(0.83, 0.7, 0.8, 3, 5, 1.0)]
+    table, ok = bench.summary_table("offline", runs, speed, 1.0, min_accuracy=0.80, min_speedup=0.0,
+                                    reference=budget, majority=0.106)
+    assert ok and "mean of 2 seeds" in table and "0.805" in table and "min 0.780, max 0.830" in table
+    assert "n-gram bag" in table and "0.106" in table
+    _, missed = bench.summary_table("offline", runs, speed, 1.0, min_accuracy=0.81, min_speedup=0.0)
+    assert not missed
+    with pytest.raises(ValueError):
+        bench.summary_table("offline", [], speed, 1.0, min_accuracy=0.8, min_speedup=0.0)
+
+
+def test_ngram_reference_within_budget(bench, tiny) -> None:
+    data, _ = tiny
+    lines = []
+    result = bench.train_ngram_within_budget(data, seconds=5, max_epochs=2, log=lines.append)
+    assert 0.0 <= result.test_accuracy <= 1.0 and 1 <= result.best_epoch <= result.epochs == len(lines) <= 2
 
 
 def test_main_end_to_end(bench, capsys) -> None:
     code = bench.main(["--seconds", "0.3", "--per-language", "10", "--repeats", "1", "--hidden-size", "8", "--speed-batch-size", "16",
-                       "--min-accuracy", "0", "--min-speedup", "0", "--quiet"])
+                       "--seeds", "2", "--min-accuracy", "0", "--min-speedup", "0", "--quiet"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "test accuracy within 0.3 s" in out and "tokens/s" in out
+    assert "test accuracy within 0.3 s, mean of 2 seeds" in out and "tokens/s" in out
+    assert "seed 1" in out and "n-gram bag" in out and "always the largest language" in out
+    # an unreachable target makes the exit status 1
+    assert bench.main(["--seconds", "0.2", "--per-language", "10", "--repeats", "1", "--hidden-size", "8",
+                       "--seeds", "1", "--no-reference", "--min-accuracy", "1.01", "--min-speedup", "0",
+                       "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "MISSED" in out and "n-gram bag" not in out
 
 
 def test_bad_source_exits_2(bench, capsys, tmp_path) -> None:
@@ -84,6 +108,7 @@ def test_bad_source_exits_2(bench, capsys, tmp_path) -> None:
     assert "cannot load names" in capsys.readouterr().err
 
 
-def test_bad_arguments(bench) -> None:
+@pytest.mark.parametrize("argv", [["--seconds", "0"], ["--seeds", "0"], ["--threads", "0"]])
+def test_bad_arguments(bench, argv) -> None:
     with pytest.raises(SystemExit):
-        bench.parse_args(["--seconds", "0"])
+        bench.parse_args(argv)

@@ -347,6 +347,21 @@ class NameLoaders:
         return sum(len(s) for s in self.train.dataset.seqs)
 
 
+def _split_parts(dataset: Any) -> dict[str, tuple[tuple[str, ...], tuple[int, ...]]]:
+    """``{"train" | "val" | "test": (names, labels)}`` of a names dataset, each split non-empty."""
+    for attr in ("train", "val", "test", "languages"):
+        if not hasattr(dataset, attr):
+            raise TypeError(f"dataset must be a NamesDataset (from course_utils.data.load_names()) with "
+                            f".train/.val/.test/.languages, got {describe(dataset)} without .{attr}")
+    parts = {}
+    for part in ("train", "val", "test"):
+        examples = list(getattr(dataset, part))
+        if not examples:
+            raise ValueError(f"the {part} split of the dataset is empty; every split needs names")
+        parts[part] = tuple(zip(*examples))
+    return parts
+
+
 def make_name_loaders(
     dataset: Any,
     batch_size: int = 64,
@@ -374,17 +389,9 @@ def make_name_loaders(
 
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    for attr in ("train", "val", "test", "languages"):
-        if not hasattr(dataset, attr):
-            raise TypeError(f"dataset must be a NamesDataset (from course_utils.data.load_names()) with "
-                            f".train/.val/.test/.languages, got {describe(dataset)} without .{attr}")
     vocab = cdata.names_vocab() if vocab is None else vocab
     loaders: dict[str, DataLoader] = {}
-    for part in ("train", "val", "test"):
-        examples = list(getattr(dataset, part))
-        if not examples:
-            raise ValueError(f"the {part} split of the dataset is empty; every split needs names")
-        names, labels = zip(*examples)
+    for part, (names, labels) in _split_parts(dataset).items():
         ds = _EncodedNames(encode_names(names, vocab), labels)
         if part == "train" and bucket:
             sampler = cdata.BucketBatchSampler([len(s) for s in ds.seqs], batch_size, shuffle=True, seed=seed)
