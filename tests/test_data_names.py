@@ -65,6 +65,36 @@ def test_offline_names_are_clean_unique_and_single_labelled(offline):
     assert "Sato" in offline.names_for("Japanese")
 
 
+def _faker_lists() -> dict[str, set[str]]:
+    """Every language's folded Faker names, lower-cased (the test's own reading of the sources)."""
+    import importlib
+
+    lists: dict[str, set[str]] = {}
+    for lang, sources in nm.FAKER_SURNAME_SOURCES.items():
+        lists[lang] = set()
+        for locale, attr in sources:
+            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+            lists[lang] |= {nm._fold_name(str(n)).lower() for n in getattr(provider, attr)}
+    return lists
+
+
+def test_offline_leaves_out_names_of_several_languages(offline):
+    lists = _faker_lists()
+    floor_langs = set()
+    for name, label in zip(offline.names, offline.labels):
+        lang = offline.languages[label]
+        listed = {la for la, names in lists.items() if name.lower() in names}
+        assert lang in listed, (name, lang, listed)
+        if listed != {lang}:  # a shared name survives only in a language under the floor without it
+            own = sum(1 for n in lists[lang] if sum(n in names for names in lists.values()) == 1)
+            assert own < nm.MIN_NAMES_PER_LANGUAGE, (name, lang, listed, own)
+            floor_langs.add(lang)
+    assert floor_langs == {"Korean"}  # Faker's Korean list shares Han, Song, Yang ... with Chinese
+    assert "Han" in offline.names_for("Korean") and "Han" not in offline.names_for("Chinese")
+    for name in ["Martinez", "Perez", "Bos", "Ali"]:  # in the lists of two or more languages
+        assert name not in offline.names, name
+
+
 def test_offline_is_deterministic_and_cached(offline, offline_cache):
     files = list(offline_cache.glob("names-offline-*.json"))
     assert len(files) == 1

@@ -8,11 +8,15 @@
   de_AT and de_CH, ...), then cached on disk. Non-Latin scripts (Russian,
   Greek, Arabic, Korean) are transliterated to ASCII with ``anyascii``;
   Chinese and Japanese use Faker's own romanized lists. Accents are folded as
-  the tutorial does. Every language keeps at most ``MAX_NAMES_PER_LANGUAGE``
-  names (picked by a fixed hash, so the same on every machine). A name found
-  in several languages (``Martin``, ``Han``) is kept only once, under the
-  language with the fewest names, so no name carries two labels (dropping
-  them all would leave Korean, Faker's shortest list, under 40 names).
+  the tutorial does. A name listed under several languages (``Martinez`` is
+  in Faker's Spanish and French lists, ``Bos`` in the Dutch, German and Polish
+  ones) has no single right answer, so it is left out, with one exception: a
+  language that would fall under ``MIN_NAMES_PER_LANGUAGE`` without its shared
+  names keeps them (Korean shares ``Han``, ``Song``, ``Yang`` ... with Chinese
+  and would drop from 44 to 36), and they leave the other languages instead.
+  No name carries two labels. Every language keeps at most
+  ``MAX_NAMES_PER_LANGUAGE`` names (picked by a fixed hash, so the same on
+  every machine).
 - ``"tutorial"``: ``data/names/<Language>.txt`` from the PyTorch tutorial's
   data.zip (downloaded into the cache and verified).
 - a path: the tutorial's data.zip, or a folder with ``names/*.txt`` (or
@@ -43,6 +47,7 @@ __all__ = [
     "ALL_LETTERS",
     "FAKER_SURNAME_SOURCES",
     "MAX_NAMES_PER_LANGUAGE",
+    "MIN_NAMES_PER_LANGUAGE",
     "N_LETTERS",
     "NamesDataset",
     "load_names",
@@ -57,6 +62,10 @@ _ALLOWED = frozenset(ALL_LETTERS)
 
 #: Cap on names per language in the offline set (keeps the classes balanced).
 MAX_NAMES_PER_LANGUAGE = 1000
+
+#: Floor on names per language in the offline set; a language that would fall under it keeps
+#: the names it shares with other languages.
+MIN_NAMES_PER_LANGUAGE = 40
 
 #: Language -> list of (Faker locale, attribute of its person Provider).
 FAKER_SURNAME_SOURCES: dict[str, list[tuple[str, str]]] = {
@@ -78,7 +87,7 @@ FAKER_SURNAME_SOURCES: dict[str, list[tuple[str, str]]] = {
     "Spanish": [("es_ES", "last_names"), ("es_MX", "last_names")],
 }
 
-_OFFLINE_FORMAT = 2  # bump when the offline recipe changes, to rebuild caches
+_OFFLINE_FORMAT = 3  # bump when the offline recipe changes, to rebuild caches
 
 
 def unicode_to_ascii(s: str) -> str:
@@ -229,7 +238,7 @@ def _faker_version() -> str:
 
 def _build_offline() -> dict[str, list[str]]:
     """Build {language: sorted names} from Faker; pure function of Faker's version."""
-    raw: dict[str, set[str]] = {}
+    raw: dict[str, dict[str, str]] = {}  # language -> {lower-case name: first spelling, sorted}
     for lang, sources in FAKER_SURNAME_SOURCES.items():
         got: set[str] = set()
         for locale, attr in sources:
@@ -240,20 +249,27 @@ def _build_offline() -> dict[str, list[str]]:
                     folded = folded.title()
                 if any(c.isalpha() for c in folded):
                     got.add(folded)
-        raw[lang] = got
-    # A name (compared case-insensitively) in several languages keeps only
-    # the smallest language (ties: alphabetical), so every name has one label.
-    size = {lang: len(v) for lang, v in raw.items()}
-    owner: dict[str, str] = {}
-    for lang in sorted(raw, key=lambda la: (size[la], la)):
-        for n in raw[lang]:
-            owner.setdefault(n.lower(), lang)
+        spelling: dict[str, str] = {}
+        for n in sorted(got):  # case-only duplicates within a language: keep the first sorted
+            spelling.setdefault(n.lower(), n)
+        raw[lang] = spelling
+    # A name (compared case-insensitively) listed under several languages is left out,
+    # except by a language that needs its shared names to reach the floor.
+    languages_of: dict[str, int] = {}
+    for spelling in raw.values():
+        for key in spelling:
+            languages_of[key] = languages_of.get(key, 0) + 1
+    own = {lang: [k for k in spelling if languages_of[k] == 1] for lang, spelling in raw.items()}
+    needy = sorted(lang for lang in raw if len(own[lang]) < MIN_NAMES_PER_LANGUAGE)
+    claimed: dict[str, str] = {}
+    for lang in needy:  # alphabetical, so a name two needy languages share goes to the first
+        for key in raw[lang]:
+            if languages_of[key] > 1:
+                claimed.setdefault(key, lang)
     result: dict[str, list[str]] = {}
-    for lang, got in raw.items():
-        mine = sorted(n for n in got if owner[n.lower()] == lang)
-        # within a language, drop case-only duplicates (keep the first sorted)
-        seen: set[str] = set()
-        unique = [n for n in mine if not (n.lower() in seen or seen.add(n.lower()))]
+    for lang, spelling in raw.items():
+        keys = own[lang] + [k for k in spelling if claimed.get(k) == lang]
+        unique = sorted(spelling[k] for k in keys)
         if len(unique) > MAX_NAMES_PER_LANGUAGE:
             by_hash = sorted(unique, key=lambda n: hashlib.sha256(n.encode()).hexdigest())
             unique = sorted(by_hash[:MAX_NAMES_PER_LANGUAGE])
