@@ -36,6 +36,7 @@ import json
 import os
 import string
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -255,10 +256,7 @@ def _build_offline() -> dict[str, list[str]]:
         raw[lang] = spelling
     # A name (compared case-insensitively) listed under several languages is left out,
     # except by a language that needs its shared names to reach the floor.
-    languages_of: dict[str, int] = {}
-    for spelling in raw.values():
-        for key in spelling:
-            languages_of[key] = languages_of.get(key, 0) + 1
+    languages_of = Counter(key for spelling in raw.values() for key in spelling)
     own = {lang: [k for k in spelling if languages_of[k] == 1] for lang, spelling in raw.items()}
     needy = sorted(lang for lang in raw if len(own[lang]) < MIN_NAMES_PER_LANGUAGE)
     claimed: dict[str, str] = {}

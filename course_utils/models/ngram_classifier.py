@@ -63,6 +63,11 @@ def char_ngrams(name: str, n_min: int = 1, n_max: int = 4) -> list[str]:
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string, got {name!r}")
     _check_orders(n_min, n_max)
+    return _ngrams(name, n_min, n_max)
+
+
+def _ngrams(name: str, n_min: int, n_max: int) -> list[str]:
+    """:func:`char_ngrams` without the argument checks (for callers that made them once)."""
     text = f"<{name.lower()}>"
     grams: list[str] = []
     for n in range(n_min, n_max + 1):
@@ -114,7 +119,9 @@ class NgramVocab:
 
     def encode(self, name: str) -> torch.Tensor:
         """The n-gram ids of one name: int64 ``[number of n-grams]`` (unseen ones are 0)."""
-        return torch.tensor([self.stoi.get(g, UNSEEN_ID) for g in char_ngrams(name, self.n_min, self.n_max)],
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty string, got {name!r}")
+        return torch.tensor([self.stoi.get(g, UNSEEN_ID) for g in _ngrams(name, self.n_min, self.n_max)],
                             dtype=torch.long)
 
 
