@@ -68,10 +68,10 @@ bench: setup ## Run the benchmarks (figures printed; non-zero exit when a target
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python "$$b"; done
 
 release: setup ## Generate the student versions of every assignment into assignments/
-	$(BIN)/python -m course_utils.grading release
+	$(BIN)/python -m course_utils.instructor release
 
 grade: setup ## Autograde grading/submitted/ (sandboxed; SANDBOX=0 to turn off), feedback, grades.csv
-	$(BIN)/python -m course_utils.grading grade $(if $(filter 0,$(SANDBOX)),--no-sandbox)
+	$(BIN)/python -m course_utils.instructor grade $(if $(filter 0,$(SANDBOX)),--no-sandbox)
 
 lock: ## Re-pin requirements.lock from a fresh resolve of pyproject.toml
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

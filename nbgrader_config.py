@@ -15,7 +15,7 @@ Layout (all paths relative to this file):
         downloads/<assignment>/archive/         LMS downloads for `nbgrader zip_collect`
 
 The commands behind ``make release`` / ``make grade`` are in
-``course_utils/grading/autograde.py`` (and the README). Autograding runs the
+``course_utils/instructor/autograde.py`` (and the README). Autograding runs the
 kernel named by the environment variable ``COURSE_GRADING_KERNEL`` (default
 ``rnn-course``); ``make grade`` passes the sandboxed kernel ``rnn-course-sandbox``
 explicitly.
@@ -23,7 +23,7 @@ explicitly.
 
 import os
 
-from course_utils.grading.preprocessors import GradingExecute, NeutralizeStderr
+from course_utils.instructor.preprocessors import GradingExecute, NeutralizeStderr
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
@@ -90,7 +90,7 @@ c.GenerateAssignment.create_assignment = True
 # edited locked cells are restored by checksum (nbgrader does that always).
 c.OverwriteCells.add_missing_cells = True
 # Execute with per-assignment time limits, a memory limit, an output cap and
-# survival of a kernel crash (see course_utils/grading/preprocessors.py), then
+# survival of a kernel crash (see course_utils/instructor/preprocessors.py), then
 # relabel stderr in test cells (a torch warning or a progress bar must not cost
 # marks; errors still do).
 c.Autograde.autograde_preprocessors = [

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from attacks.course import make_course  # noqa: E402
 
-from course_utils.grading.sandbox import KERNEL_NAME, ensure_sandbox_kernel, select_grading_kernel  # noqa: E402
+from course_utils.instructor.sandbox import KERNEL_NAME, ensure_sandbox_kernel, select_grading_kernel  # noqa: E402
 
 
 def kernel_roundtrip(kernel: str, cwd: Path, repeats: int) -> list[float]:

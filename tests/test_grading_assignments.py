@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 
-from course_utils.grading.autograde import (
+from course_utils.instructor.autograde import (
     COURSE_ROOT,
     assignment_ids,
     grade_submissions,

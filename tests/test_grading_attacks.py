@@ -28,7 +28,7 @@ import pytest
 from attacks.builders import Attack, attacks, by_point
 from attacks.course import TEST_LIMITS, TEST_OVERRIDES, Course, ensure_kernel, make_course, require_sandbox
 
-from course_utils.grading import integrity
+from course_utils.instructor import integrity
 
 HONEST = "a_honest"
 BLANK = "b_blank"

@@ -11,9 +11,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.grading import autograde
-from course_utils.grading.__main__ import main
-from course_utils.grading.autograde import GradingError, grading_kernel, make_course_copy, solution_submission
+from course_utils.instructor import autograde
+from course_utils.instructor.__main__ import main
+from course_utils.instructor.autograde import GradingError, grading_kernel, make_course_copy, solution_submission
 
 A = "01_forward_and_loss"
 
@@ -25,7 +25,7 @@ def test_grading_kernel_without_sandbox_warns(capsys):
 
 
 def test_grading_kernel_fails_clearly_when_the_sandbox_is_missing(monkeypatch):
-    monkeypatch.setitem(sys.modules, "course_utils.grading.sandbox", None)  # import now fails
+    monkeypatch.setitem(sys.modules, "course_utils.instructor.sandbox", None)  # import now fails
     with pytest.raises(GradingError, match="--no-sandbox"):
         grading_kernel(sandbox=True)
 

@@ -13,7 +13,7 @@ import time
 import nbformat
 import pytest
 
-from course_utils.grading.autograde import (
+from course_utils.instructor.autograde import (
     grade_submissions,
     make_course_copy,
     solution_submission,

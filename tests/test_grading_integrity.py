@@ -1,4 +1,4 @@
-"""Unit tests of course_utils.grading.integrity (no kernel, no sandbox: seconds).
+"""Unit tests of course_utils.instructor.integrity (no kernel, no sandbox: seconds).
 
 The end-to-end proof (attack submissions graded in the sandbox) is in
 ``test_grading_attacks.py``.
@@ -15,7 +15,7 @@ import pytest
 from attacks.builders import attacks, by_point
 from attacks.course import toy_source_notebook
 
-from course_utils.grading import integrity
+from course_utils.instructor import integrity
 
 # --- static scan ---------------------------------------------------------------------
 
@@ -74,7 +74,7 @@ def test_honest_answers_are_not_flagged(toy) -> None:
     ("x = (lambda: 0).__code__", "dunder attribute __code__"),
     ("class A:\n    def __eq__(self, o):\n        return True", "defines A.__eq__"),
     ("class A(np.ndarray):\n    pass", "subclasses np.ndarray"),
-    ("import course_utils.grading.checks as c", "grader's checking helpers"),
+    ("import course_utils.checks as c", "grader's checking helpers"),
     ("open('01_forward_and_loss.ipynb', 'w')", "names a notebook file"),
     ("!cat /etc/passwd", "runs a shell command"),
     ("%load_ext my_hooks", "uses the IPython magic %load_ext"),

@@ -1,4 +1,4 @@
-"""The autograde preprocessors of course_utils.grading.preprocessors, on small synthetic notebooks."""
+"""The autograde preprocessors of course_utils.instructor.preprocessors, on small synthetic notebooks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbgrader.utils import determine_grade
 
-from course_utils.grading.preprocessors import GradingExecute, NeutralizeStderr
+from course_utils.instructor.preprocessors import GradingExecute, NeutralizeStderr
 
 
 def _code(source: str, *, grade_id: str | None = None, grade: bool = False, solution: bool = False, points: float = 1):

@@ -8,7 +8,7 @@ import re
 import nbformat
 import pytest
 
-from course_utils.grading.autograde import COURSE_ROOT, assignment_ids, load_course_config, make_course_copy, release
+from course_utils.instructor.autograde import COURSE_ROOT, assignment_ids, load_course_config, make_course_copy, release
 
 ASSIGNMENTS = assignment_ids()
 SECRET_REGIONS = [("### BEGIN SOLUTION", "### END SOLUTION"), ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")]

@@ -18,8 +18,8 @@ import pytest
 from attacks.builders import attacks
 from attacks.course import TEST_LIMITS, TEST_OVERRIDES, ensure_kernel, make_course, require_sandbox
 
-from course_utils.grading import sandbox, sandbox_launcher
-from course_utils.grading.sandbox import KERNEL_NAME, SandboxLimits, SandboxUnavailable
+from course_utils.instructor import sandbox, sandbox_launcher
+from course_utils.instructor.sandbox import KERNEL_NAME, SandboxLimits, SandboxUnavailable
 
 
 # --- configuration (no sandbox needed) ------------------------------------------------

@@ -14,7 +14,7 @@ the score as well as in the output.
               the Python environment, its own notebook JSON (fake outputs)
 ``network``   a TCP server on the grader's 127.0.0.1, the host's outward address, DNS
 ``resources`` fork bomb, memory blow-up, disk fill, output flood, sleep forever
-``tamper``    score forging inside the kernel (flagged by course_utils.grading.integrity)
+``tamper``    score forging inside the kernel (flagged by course_utils.instructor.integrity)
 """
 
 from __future__ import annotations
@@ -318,7 +318,7 @@ print("ATTACK input transformer installed")
         print("ATTACK kernel replies patched")
     '''), "flagged"))
     out.append(Attack("patch_checks", "tamper", stubs + _cell('''
-        import course_utils.grading.checks as _checks
+        import course_utils.checks as _checks
         _noop = lambda *a, **k: None
         for _n in dir(_checks):
             if _n.startswith("check_"):
@@ -329,9 +329,9 @@ print("ATTACK input transformer installed")
     '''), "flagged"))
     out.append(Attack("sys_modules", "tamper", stubs + _cell('''
         import types
-        fake = types.ModuleType("course_utils.grading.checks")
+        fake = types.ModuleType("course_utils.checks")
         fake.__getattr__ = lambda name: (lambda *a, **k: None)
-        sys.modules["course_utils.grading.checks"] = fake
+        sys.modules["course_utils.checks"] = fake
         print("ATTACK sys.modules entry replaced")
     '''), "flagged"))
     out.append(Attack("patch_numpy", "tamper", stubs + _cell('''

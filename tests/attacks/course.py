@@ -55,7 +55,7 @@ def toy_source_notebook() -> nbformat.NotebookNode:
     v4 = nbformat.v4
     cells = [
         v4.new_markdown_cell("# Toy assignment: sigmoid and softmax"),
-        v4.new_code_cell("import numpy as np\nfrom course_utils.grading.checks import check_close",
+        v4.new_code_cell("import numpy as np\nfrom course_utils.checks import check_close",
                          metadata=_meta("imports", locked=True)),
         v4.new_code_cell(
             "def sigmoid(x):\n    ### BEGIN SOLUTION\n    return 1.0 / (1.0 + np.exp(-x))\n    ### END SOLUTION",
@@ -217,7 +217,7 @@ class Course:
         path = self.autograded_path(student)
         if not path.exists():
             return ""
-        from course_utils.grading.autograde import cell_output_text
+        from course_utils.instructor.autograde import cell_output_text
 
         return "\n".join(cell_output_text(cell) for cell in nbformat.read(path, as_version=4).cells)
 
@@ -255,7 +255,7 @@ def require_sandbox() -> None:
     """Skip when bubblewrap cannot run here, unless CI is set: in CI a missing sandbox fails."""
     import pytest
 
-    from course_utils.grading.sandbox import sandbox_status
+    from course_utils.instructor.sandbox import sandbox_status
 
     ok, why = sandbox_status()
     if ok:
@@ -266,7 +266,7 @@ def require_sandbox() -> None:
 
 
 def ensure_kernel() -> str:
-    from course_utils.grading.sandbox import ensure_sandbox_kernel
+    from course_utils.instructor.sandbox import ensure_sandbox_kernel
 
     return ensure_sandbox_kernel()
 

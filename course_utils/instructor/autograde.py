@@ -6,10 +6,10 @@ and everything a grading run produces lives under the git-ignored ``grading/``.
 
 Instructor commands (``make release`` / ``make grade`` call these)::
 
-    python -m course_utils.grading release          # solutions/ -> assignments/
-    python -m course_utils.grading grade            # grade grading/submitted/ in the sandbox
-    python -m course_utils.grading grade --no-sandbox   # (or SANDBOX=0) unsandboxed, with a warning
-    python -m course_utils.grading zip-collect 01_forward_and_loss   # LMS downloads -> submitted/
+    python -m course_utils.instructor release          # solutions/ -> assignments/
+    python -m course_utils.instructor grade            # grade grading/submitted/ in the sandbox
+    python -m course_utils.instructor grade --no-sandbox   # (or SANDBOX=0) unsandboxed, with a warning
+    python -m course_utils.instructor zip-collect 01_forward_and_loss   # LMS downloads -> submitted/
 
 The nbgrader commands behind them:
 
@@ -109,7 +109,7 @@ def grading_kernel(sandbox: bool) -> str:
     """The kernel autograding runs: the sandboxed one, or the course kernel with a warning.
 
     The sandbox's kernelspec is installed by
-    ``course_utils.grading.sandbox.ensure_sandbox_kernel()`` (imported lazily,
+    ``course_utils.instructor.sandbox.ensure_sandbox_kernel()`` (imported lazily,
     so grading without the sandbox never needs it).
     """
     if not sandbox:
@@ -121,10 +121,10 @@ def grading_kernel(sandbox: bool) -> str:
         print(f"WARNING: {message}", file=sys.stderr)
         return DEFAULT_KERNEL
     try:
-        from course_utils.grading.sandbox import ensure_sandbox_kernel
+        from course_utils.instructor.sandbox import ensure_sandbox_kernel
     except ImportError as exc:
         raise GradingError(
-            "the grading sandbox is not available (course_utils.grading.sandbox could not be imported: "
+            "the grading sandbox is not available (course_utils.instructor.sandbox could not be imported: "
             f"{exc}). Grade with --no-sandbox (make grade SANDBOX=0) only if you trust every submission."
         ) from exc
     try:
@@ -504,7 +504,7 @@ def grade(
     start = time.perf_counter()
     course_dir = Path(course_dir)
     kernel = grading_kernel(sandbox)
-    from course_utils.grading import integrity
+    from course_utils.instructor import integrity
 
     # Links, FIFOs, devices and huge files leave grading/submitted/ before nbgrader (outside the
     # sandbox) copies anything: it would follow a link to solutions/.

@@ -1,4 +1,4 @@
-"""Unit tests for course_utils.grading.checks: the helpers every assignment test calls."""
+"""Unit tests for course_utils.checks: the helpers every assignment test calls."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils.grading.checks import check_close, check_equal, check_shape, check_that, substitute
+from course_utils.checks import check_close, check_equal, check_shape, check_that, substitute
 
 
 def test_check_close_passes_and_prints_ok_line(capsys):

@@ -1,6 +1,6 @@
 """Grade integrity: flag submissions that try to forge their score.
 
-The sandbox (:mod:`course_utils.grading.sandbox`) stops a submission from
+The sandbox (:mod:`course_utils.instructor.sandbox`) stops a submission from
 reading the hidden tests, touching other files, reaching the network or
 exhausting the machine. What it cannot stop is tampering *inside the one
 Python process* that runs both the student's cells and the grader's test
@@ -122,7 +122,8 @@ _FLAGGED_MODULES = {
     "threading": "starts threads that keep running after the cell",
     "_thread": "starts threads that keep running after the cell",
     "multiprocessing": "starts processes",
-    "course_utils.grading": "imports the grader's checking helpers",
+    "course_utils.instructor": "imports the instructor's grading code",
+    "course_utils.checks": "imports the grader's checking helpers",
     "nbformat": "reads or writes notebook files",
     "nbgrader": "reaches the grader",
     "resource": "changes resource limits",
@@ -469,7 +470,7 @@ def scan_code(
     return sorted(found)
 
 
-_SUBMODULES = {"testing", "linalg", "random", "nn", "functional", "optim", "utils", "data", "grading",
+_SUBMODULES = {"testing", "linalg", "random", "nn", "functional", "optim", "utils", "data", "instructor",
                "checks", "pyplot", "path", "fft", "ma", "autograd", "cuda"}
 
 

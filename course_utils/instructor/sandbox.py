@@ -2,7 +2,7 @@
 
 Autograding runs every student's notebook, i.e. untrusted code. The grader
 runs it in a Jupyter kernel named ``rnn-course-sandbox`` whose launcher
-(:mod:`course_utils.grading.sandbox_launcher`) starts ``ipykernel`` under
+(:mod:`course_utils.instructor.sandbox_launcher`) starts ``ipykernel`` under
 bubblewrap (``bwrap``):
 
 * the file system is empty except, read-only, the system libraries, the Python
@@ -18,7 +18,7 @@ bubblewrap (``bwrap``):
 
 nbgrader itself, which writes the gradebook, stays outside. Use::
 
-    from course_utils.grading.sandbox import ensure_sandbox_kernel
+    from course_utils.instructor.sandbox import ensure_sandbox_kernel
     kernel_name = ensure_sandbox_kernel()      # "rnn-course-sandbox"
     # c.ExecutePreprocessor.kernel_name = kernel_name   (nbgrader config)
 
@@ -35,8 +35,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from course_utils.grading import sandbox_launcher as launcher
-from course_utils.grading.sandbox_launcher import SandboxLimits, find_bwrap
+from course_utils.instructor import sandbox_launcher as launcher
+from course_utils.instructor.sandbox_launcher import SandboxLimits, find_bwrap
 
 KERNEL_NAME = "rnn-course-sandbox"
 DISPLAY_NAME = "RNN course (sandboxed autograder)"

@@ -1,6 +1,6 @@
 """Start an IPython kernel inside a bubblewrap sandbox (the autograde kernel).
 
-The kernelspec installed by :func:`course_utils.grading.sandbox.ensure_sandbox_kernel`
+The kernelspec installed by :func:`course_utils.instructor.sandbox.ensure_sandbox_kernel`
 runs this file by path, ``python -I .../sandbox_launcher.py -f {connection_file}``
 (by path, so that starting it does not import the ``course_utils`` package and torch).
 nbgrader (through jupyter_client) starts it with the working directory set to the

@@ -1,10 +1,10 @@
-"""Command line for the instructor: ``python -m course_utils.grading {release,grade,zip-collect}``.
+"""Command line for the instructor: ``python -m course_utils.instructor {release,grade,zip-collect}``.
 
-    python -m course_utils.grading release                  # make release
-    python -m course_utils.grading grade                    # make grade (sandboxed)
-    python -m course_utils.grading grade --no-sandbox       # make grade SANDBOX=0 (warns)
-    python -m course_utils.grading grade --assignment 02_bptt --force --timeout 60
-    python -m course_utils.grading zip-collect 01_forward_and_loss
+    python -m course_utils.instructor release                  # make release
+    python -m course_utils.instructor grade                    # make grade (sandboxed)
+    python -m course_utils.instructor grade --no-sandbox       # make grade SANDBOX=0 (warns)
+    python -m course_utils.instructor grade --assignment 02_bptt --force --timeout 60
+    python -m course_utils.instructor zip-collect 01_forward_and_loss
 
 ``SANDBOX=0`` in the environment has the same effect as ``--no-sandbox``.
 """
@@ -15,11 +15,11 @@ import argparse
 import os
 import sys
 
-from course_utils.grading.autograde import COURSE_ROOT, GradingError, collect_zips, grade, release
+from course_utils.instructor.autograde import COURSE_ROOT, GradingError, collect_zips, grade, release
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.grading", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m course_utils.instructor", description=__doc__.split("\n")[0])
     parser.add_argument("--course-dir", default=str(COURSE_ROOT), help="the course directory (default: this repository)")
     sub = parser.add_subparsers(dest="command", required=True)
 
