@@ -24,7 +24,7 @@ PYTEST_ARGS ?=
 NBVAL := --nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 900
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lab test unit notebooks execute bench release grade lock clean
+.PHONY: help setup lab test unit notebooks execute bench release grade lock clean figures reading-time
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,13 @@ execute: setup ## Re-execute every lecture in place so the committed outputs are
 	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.kernel_name=$(KERNEL) --ExecutePreprocessor.timeout=900 "$$nb" || exit 1; \
 	done
+
+# Lecture diagrams and reading time (lectures/figures/diagrams.py, tests/reading_time.py).
+figures: setup ## Redraw every lecture diagram lectures/figures/<name>.svg from lectures/figures/src/<name>.py
+	$(BIN)/python lectures/figures/diagrams.py
+
+reading-time: setup ## Print each lecture's core and full reading time (fails when a core is over 30 min)
+	$(BIN)/python tests/reading_time.py
 
 bench: setup ## Run the benchmarks (figures printed; non-zero exit when a target is missed)
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python "$$b"; done
