@@ -31,6 +31,7 @@ IMAGE_LINK = re.compile(r"!\[[^\]]*\]\(\s*([^)\s]+)|<img[^>]*\ssrc=[\"']([^\"']+
 # The slide figures (issue 14) each lecture must show.
 REQUIRED = {
     "01_from_ngrams_to_rnns": ["unrolled_rnn"],
+    "08_lstm_gru": ["lstm_cell", "gru_cell"],
 }
 
 
