@@ -54,6 +54,10 @@ test: setup ## Run the whole suite: unit tests, every notebook (nbval), grading 
 unit: setup ## Run only the fast unit tests of course_utils
 	$(BIN)/python -m pytest -n $(WORKERS) -m "not slow" tests $(PYTEST_ARGS)
 
+.PHONY: lint
+lint: setup ## Check the Python code and notebooks with ruff (rules in pyproject.toml)
+	$(BIN)/ruff check .
+
 notebooks: setup ## Execute every lecture and solution through nbval only
 	COURSE_THREADS=$${COURSE_THREADS:-1} $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile $(NBVAL) lectures solutions $(PYTEST_ARGS)
 

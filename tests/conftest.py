@@ -1,30 +1,64 @@
 """Shared test configuration.
 
 - matplotlib draws off screen;
-- tests that start servers, kernels or graders are marked ``slow`` (``make unit`` skips them);
+- torch runs on one CPU thread for the whole session (see the block below);
+- tests that start servers, kernels or graders carry an explicit ``@pytest.mark.slow`` (or a
+  module-level ``pytestmark``) in their own file; ``make unit`` skips them;
+- every test starts from the same torch switches and random state (``_isolate_torch_state``);
 - the offline data cache of a test run lives in a temporary folder unless COURSE_DATA_DIR is set.
 """
 
 from __future__ import annotations
 
 import os
+import random
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Test modules that start JupyterLab, a browser, nbgrader or a sandbox: minutes, not seconds.
-SLOW_PREFIXES = ("test_lab", "test_browser", "test_grading_assignments", "test_grading_bad",
-                 "test_grading_release", "test_grading_sandbox", "test_grading_attacks")
+
+# --- torch threads and per-test isolation (issue 19) ------------------------------------------
+# One place sets the thread count for the whole session. The course's models are tiny: on the
+# two shared cores of a test run (two xdist workers) one uncontended thread is many times faster
+# than torch's default of one thread per core fighting the other worker. Kernels that tests start
+# (nbval, nbgrader) inherit COURSE_THREADS, which course_utils.setup() reads.
+TEST_THREADS = 1
+os.environ.setdefault("COURSE_THREADS", str(TEST_THREADS))
+torch.set_num_threads(TEST_THREADS)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.path.suffix == ".py" and item.path.name.startswith(SLOW_PREFIXES):
-            item.add_marker(pytest.mark.slow)
+@pytest.fixture(autouse=True)
+def _isolate_torch_state() -> Iterator[None]:
+    """Undo what a test changed in torch's global switches, the random generators and threads.
+
+    ``course_utils.setup``/``seed_everything`` turn on deterministic algorithms and reseed every
+    generator; without this a test that calls them would change how every later test of the same
+    worker runs.
+    """
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    cudnn = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    rng = (random.getstate(), np.random.get_state(), torch.random.get_rng_state())
+    cublas = os.environ.get("CUBLAS_WORKSPACE_CONFIG")
+    yield
+    torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn
+    random.setstate(rng[0])
+    np.random.set_state(rng[1])
+    torch.random.set_rng_state(rng[2])
+    if cublas is None:
+        os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
+    else:
+        os.environ["CUBLAS_WORKSPACE_CONFIG"] = cublas
+    torch.set_num_threads(TEST_THREADS)
+# --- end of the threads and isolation block ---------------------------------------------------
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from course_utils.data import load_names
 from course_utils.models.charrnn import make_name_loaders
@@ -26,18 +25,15 @@ def bench():
 
 
 @pytest.fixture(scope="module")
-def tiny(bench):
-    data = bench.subsample(load_names(), per_language=10)
-    return data, make_name_loaders(data, batch_size=8)
+def tiny_names(bench):
+    return bench.subsample(load_names(), per_language=10)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run faster on one thread; main() also sets the thread count, so restore it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+@pytest.fixture
+def tiny(tiny_names):
+    """Fresh loaders for every test: a bucketed sampler counts epochs, so a shared one would
+    give each test a batch order that depends on the tests run before it."""
+    return tiny_names, make_name_loaders(tiny_names, batch_size=8)
 
 
 def test_subsample(bench, tiny) -> None:

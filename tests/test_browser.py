@@ -26,6 +26,8 @@ import pytest
 
 from labserver import Lab, running_lab
 
+pytestmark = pytest.mark.slow  # JupyterLab and Chromium, notebooks run in the page: minutes
+
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "tests" / "screenshots"
 WORK = ROOT / "tests" / "browser-work"

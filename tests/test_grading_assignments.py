@@ -25,8 +25,6 @@ from course_utils.instructor.autograde import (
     solution_submission,
 )
 
-pytestmark = pytest.mark.slow
-
 ASSIGNMENTS = assignment_ids()
 
 # question -> (answer cell, [(text in the solution, its wrong replacement), ...]).
@@ -106,6 +104,7 @@ def test_intro_states_the_total_and_every_question_has_a_mutant(assignment):
         assert re.fullmatch(r"q\d+_\w+", gid) and m["points"] > 0
 
 
+@pytest.mark.slow  # grades every assignment and its mutants with nbgrader
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_solution_full_marks_blank_zero_and_each_mutant_loses_its_question(assignment, tmp_path):
     course = make_course_copy(tmp_path / "course")

@@ -30,6 +30,8 @@ from attacks.course import TEST_LIMITS, TEST_OVERRIDES, Course, ensure_kernel, m
 
 from course_utils.instructor import integrity
 
+pytestmark = pytest.mark.slow  # grades whole courses of attack submissions in the sandbox: minutes
+
 HONEST = "a_honest"
 BLANK = "b_blank"
 LAST = "z_honest_after"

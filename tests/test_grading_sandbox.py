@@ -136,6 +136,7 @@ def _run_in_kernel(cwd: Path, code: str, env: dict | None = None) -> dict:
     return json.loads("".join(out).strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_kernel_sees_only_its_own_folder(tmp_path: Path) -> None:
     require_sandbox()
     ensure_kernel()
@@ -182,6 +183,7 @@ print(json.dumps(res))
     assert not (sub / "new.txt").exists(), "writes inside the sandbox must not reach the host's disk"
 
 
+@pytest.mark.slow
 def test_solution_scores_full_marks_sandboxed_and_attack_is_real_without_it(tmp_path: Path) -> None:
     """Full marks in the sandbox; the read-solutions attack gets 0 in it and full marks without it."""
     require_sandbox()

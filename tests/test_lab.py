@@ -9,7 +9,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from labserver import running_lab
+
+pytestmark = pytest.mark.slow  # starts JupyterLab through make lab: tens of seconds
 
 
 def test_make_lab_serves_the_course(tmp_path: Path) -> None:

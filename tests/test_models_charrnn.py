@@ -168,16 +168,7 @@ def test_confusion_matrix_and_macro_f1() -> None:
         macro_f1([0.5, 1.0], [0, 1], 4)
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny models train faster on one thread (and do not fight parallel test workers)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def test_tiny_overfit(one_thread) -> None:
+def test_tiny_overfit() -> None:
     """Four 'languages' told apart by their letters: the GRU must learn them perfectly."""
     torch.manual_seed(0)
     rng = np.random.default_rng(0)

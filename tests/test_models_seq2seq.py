@@ -189,16 +189,7 @@ def test_count_parameters_matches_hand_count():
     assert count_parameters(model) == expected
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny recurrent models run faster on one thread, and much faster when the machine is busy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def test_attention_model_learns_to_reverse(one_thread):
+def test_attention_model_learns_to_reverse():
     """Sixty steps on a reversal task: the held-out loss must fall well below chance."""
     torch.manual_seed(0)
     vocab = 10
