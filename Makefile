@@ -98,3 +98,15 @@ lock: ## Re-pin requirements.lock from a fresh resolve of pyproject.toml
 clean: ## Remove the virtual environment, caches and grading output
 	rm -rf $(VENV) grading .pytest_cache tests/screenshots
 	find . -name __pycache__ -prune -exec rm -rf {} +
+
+# --- Student edition, student wheel and book (course_utils/instructor/edition.py) ------------------
+.PHONY: student-edition wheel
+DEST ?=
+MESSAGE ?=
+
+student-edition: setup ## Build or update the student edition, a git repo, in DEST=<folder> (one commit per change)
+	@test -n "$(DEST)" || { echo "usage: make student-edition DEST=<folder> [MESSAGE='commit message']" >&2; exit 2; }
+	$(BIN)/python -m course_utils.instructor.edition build "$(DEST)" $(if $(MESSAGE),--message "$(MESSAGE)")
+
+wheel: setup ## Build the student wheel of course_utils (no instructor code) into dist/
+	$(BIN)/python -m course_utils.instructor.edition wheel --out dist
