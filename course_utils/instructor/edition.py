@@ -124,10 +124,11 @@ def student_tests(root: Path, candidates: list[str]) -> list[str]:
     """The tests that go with the student-side modules, the local helpers they import, and conftest.py.
 
     A test file ``tests/test_<name>[_...].py`` goes in when ``<name>`` is a student-side module of
-    course_utils and the file never names ``course_utils.instructor``. Helpers are the
-    ``tests/<module>.py`` files those tests import (transitively).
+    course_utils (or ``lectures``: the tests of the lectures themselves) and the file never names
+    ``course_utils.instructor``. Helpers are the ``tests/<module>.py`` files those tests import, and
+    the pytest plugins pyproject.toml loads (``-p tests.<module>``), transitively.
     """
-    modules = student_modules(root)
+    modules = student_modules(root) | {"lectures"}
     tests_dir = {PurePosixPath(c).name: c for c in candidates if PurePosixPath(c).parent == PurePosixPath("tests")}
     chosen: set[str] = set()
     for name, rel in tests_dir.items():
@@ -136,6 +137,12 @@ def student_tests(root: Path, candidates: list[str]) -> list[str]:
             chosen.add(rel)
     if "conftest.py" in tests_dir and not _names_instructor((root / tests_dir["conftest.py"]).read_text()):
         chosen.add(tests_dir["conftest.py"])
+    plugins = re.findall(r"-p\s+tests\.(\w+)", (root / "pyproject.toml").read_text())
+    for plugin in plugins:
+        rel = tests_dir.get(plugin + ".py")
+        if rel is None:
+            raise EditionError(f"pyproject.toml loads the pytest plugin tests.{plugin}, but tests/{plugin}.py is missing")
+        chosen.add(rel)
     queue = sorted(chosen)
     while queue:
         rel = queue.pop()
