@@ -42,6 +42,31 @@ def _asserts(source: str) -> list[int]:
     return [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert)]
 
 
+MY_LECTURES = [p for p in LECTURES if p.name[:2] in {"01", "02", "03", "04"}]
+
+
+@pytest.mark.parametrize("path", MY_LECTURES, ids=lambda p: p.stem)
+def test_no_test_plumbing_in_the_cells_students_read(path: Path) -> None:
+    found = []
+    for i, cell in _code_cells(path):
+        if "NBVAL" in cell.source:
+            found.append(f"cell {i}: NBVAL marker line (use the cell tag nbval-check-output)")
+        for line in _asserts(cell.source):
+            found.append(f"cell {i}, line {line}: assert (move it to metadata course.checks)")
+    assert not found, f"{path.name}:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("path", MY_LECTURES, ids=lambda p: p.stem)
+def test_lecture_keeps_its_taught_numbers_and_claims_checked(path: Path) -> None:
+    cells = [c for _, c in _code_cells(path)]
+    tagged = [c for c in cells if "nbval-check-output" in c.metadata.get("tags", [])]
+    checks = [s for c in cells for s in cell_checks(c)]
+    assert tagged, f"{path.name}: no cell is tagged nbval-check-output, so no taught number is checked"
+    assert checks, f"{path.name}: no claim checks in metadata course.checks"
+    for statement in checks:
+        compile(statement, f"{path.name} check", "exec")  # a typo in a check fails here, not silently
+
+
 def _notebook(taught: int, claimed: int) -> nbformat.NotebookNode:
     """A two-cell lecture: a taught number (output-checked) and a prose claim (metadata check)."""
     nb = nbformat.v4.new_notebook()

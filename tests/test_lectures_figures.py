@@ -30,7 +30,9 @@ IMAGE_LINK = re.compile(r"!\[[^\]]*\]\(\s*([^)\s]+)|<img[^>]*\ssrc=[\"']([^\"']+
 
 # The slide figures (issue 14) each lecture must show.
 REQUIRED = {
-    "01_from_ngrams_to_rnns": ["unrolled_rnn"],
+    "01_from_ngrams_to_rnns": ["neural_trigram", "unrolled_rnn"],
+    "02_forward_propagation": ["forward_network"],
+    "03_simple_rnn_cell": ["rnn_cell", "simple_cell", "multilayer_rnn"],
     "08_lstm_gru": ["lstm_cell", "gru_cell"],
 }
 
