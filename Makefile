@@ -110,3 +110,17 @@ student-edition: setup ## Build or update the student edition, a git repo, in DE
 
 wheel: setup ## Build the student wheel of course_utils (no instructor code) into dist/
 	$(BIN)/python -m course_utils.instructor.edition wheel --out dist
+
+# --- Running the course for a class (course_utils/instructor/postgres, lms; README section) ---
+# make postgres: the PostgreSQL gradebook on 127.0.0.1:PG_PORT (data in .cache/postgres); make postgres-stop.
+PG_PORT ?= 54329
+.PHONY: postgres postgres-stop lms-export
+
+postgres: setup ## Start the PostgreSQL gradebook on 127.0.0.1:PG_PORT (prints COURSE_DB_URL)
+	$(BIN)/python -m course_utils.instructor.postgres start --port $(PG_PORT)
+
+postgres-stop: ## Stop the PostgreSQL gradebook
+	@test ! -x $(BIN)/python || $(BIN)/python -m course_utils.instructor.postgres stop
+
+lms-export: setup ## Canvas gradebook CSV from the gradebook, integrity flags beside it (grading/canvas_*.csv)
+	$(BIN)/python -m course_utils.instructor.lms

@@ -61,14 +61,17 @@ c.CourseDirectory.autograded_directory = f"{GRADING}/autograded"
 c.CourseDirectory.feedback_directory = f"{GRADING}/feedback"
 c.CourseDirectory.solution_directory = f"{GRADING}/solution"
 c.CourseDirectory.source_with_tests_directory = f"{GRADING}/source_with_tests"
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_ROOT, GRADING, "gradebook.db")
+# The gradebook: sqlite for one instructor; several graders at once set COURSE_DB_URL, the one
+# place it comes from (`make postgres` prints it; see README "Running the course for a class").
+c.CourseDirectory.db_url = os.environ.get("COURSE_DB_URL") or "sqlite:///" + os.path.join(COURSE_ROOT, GRADING, "gradebook.db")
 # Checkpoints, caches and notebook outputs that must never travel with a release.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
 # nbgrader's exchange (used by the formgrader's release/collect buttons) lives in
 # a folder the course owns, created here on demand so the formgrader never
 # reports a missing exchange.
-c.Exchange.root = os.path.join(COURSE_ROOT, GRADING, "exchange")
+# On a hub (make hub) the exchange is the system folder the hub set up, passed as COURSE_EXCHANGE.
+c.Exchange.root = os.environ.get("COURSE_EXCHANGE") or os.path.join(COURSE_ROOT, GRADING, "exchange")
 os.makedirs(c.Exchange.root, exist_ok=True)
 
 # `nbgrader zip_collect <assignment>` (see the README): put the files downloaded
