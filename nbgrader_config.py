@@ -23,8 +23,7 @@ explicitly.
 
 import os
 
-from course_utils.instructor.preprocessors import GradingExecute, NeutralizeStderr
-from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
@@ -34,7 +33,8 @@ from nbgrader.preprocessors import (
     LimitOutput,
     SaveAutoGrades,
 )
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+
+from course_utils.instructor.preprocessors import GradingExecute, NeutralizeStderr
 
 c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
 
@@ -63,7 +63,8 @@ c.CourseDirectory.solution_directory = f"{GRADING}/solution"
 c.CourseDirectory.source_with_tests_directory = f"{GRADING}/source_with_tests"
 # The gradebook: sqlite for one instructor; several graders at once set COURSE_DB_URL, the one
 # place it comes from (`make postgres` prints it; see README "Running the course for a class").
-c.CourseDirectory.db_url = os.environ.get("COURSE_DB_URL") or "sqlite:///" + os.path.join(COURSE_ROOT, GRADING, "gradebook.db")
+SQLITE_GRADEBOOK = "sqlite:///" + os.path.join(COURSE_ROOT, GRADING, "gradebook.db")
+c.CourseDirectory.db_url = os.environ.get("COURSE_DB_URL") or SQLITE_GRADEBOOK
 # Checkpoints, caches and notebook outputs that must never travel with a release.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 

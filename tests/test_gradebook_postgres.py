@@ -35,7 +35,8 @@ GRADER = textwrap.dedent(
     """
     import json, os, sys, time
     from nbgrader.api import Gradebook
-    db_url, go, students, cells, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5]
+    db_url, go, out = sys.argv[1], sys.argv[2], sys.argv[5]
+    students, cells = json.loads(sys.argv[3]), json.loads(sys.argv[4])
     commits = []
     with Gradebook(db_url) as gb:
         while not os.path.exists(go):

@@ -29,9 +29,9 @@ import csv
 import json
 import os
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
 
 CANVAS_ID_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 FLAG_COLUMNS = ("Student", "SIS User ID", "assignment", "raw_score", "late_penalty", "late", "score", "flagged")
@@ -69,7 +69,8 @@ def read_flags(path: str | os.PathLike) -> dict[tuple[str, str], list[str]]:
         return {}
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, Mapping):
-        raise ValueError(f"{path}: expected a JSON object of 'student/assignment' -> reasons, got {type(data).__name__}")
+        raise ValueError(f"{path}: expected a JSON object of 'student/assignment' -> reasons, "
+                         f"got {type(data).__name__}")
     flags: dict[tuple[str, str], list[str]] = {}
     for key, reasons in data.items():
         student, _, assignment = str(key).partition("/")

@@ -80,7 +80,8 @@ def find_bindir() -> Path:
     found = shutil.which("pg_ctl")
     if found:
         return Path(found).resolve().parent
-    raise PostgresUnavailable(f"the PostgreSQL server (pg_ctl, initdb) is not installed; install it with: {INSTALL_HINT}")
+    raise PostgresUnavailable(f"the PostgreSQL server (pg_ctl, initdb) is not installed; "
+                              f"install it with: {INSTALL_HINT}")
 
 
 def _server_user() -> str | None:
@@ -90,7 +91,8 @@ def _server_user() -> str | None:
     try:
         pwd.getpwnam("postgres")
     except KeyError as err:
-        raise PostgresUnavailable(f"running as root but there is no 'postgres' user; install the server: {INSTALL_HINT}") from err
+        raise PostgresUnavailable(f"running as root but there is no 'postgres' user; "
+                                  f"install the server: {INSTALL_HINT}") from err
     return "postgres"
 
 
@@ -207,7 +209,8 @@ def stop(base: Path | str = DEFAULT_BASE, timeout: float = 60.0) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.instructor.postgres", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m course_utils.instructor.postgres",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("action", choices=["start", "stop", "status", "url"])
     parser.add_argument("--base", type=Path, default=DEFAULT_BASE, help="cluster folder (default .cache/postgres)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
