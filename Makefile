@@ -81,8 +81,13 @@ bench: setup ## Run the benchmarks (figures printed; non-zero exit when a target
 release: setup ## Generate the student versions of every assignment into assignments/
 	$(BIN)/python -m course_utils.instructor release
 
-grade: setup ## Autograde grading/submitted/ (sandboxed; SANDBOX=0 to turn off), feedback, grades.csv
-	$(BIN)/python -m course_utils.instructor grade $(if $(filter 0,$(SANDBOX)),--no-sandbox)
+# make grade options: SCHEDULER=tcp://host:8786 (an existing Dask cluster; default a local one,
+# one worker per core; SCHEDULER=serial: no Dask), WORKERS_GRADE (local workers), SANDBOX=0.
+SCHEDULER ?=
+WORKERS_GRADE ?=
+grade: setup ## Autograde grading/submitted/ in parallel on Dask (sandboxed; SANDBOX=0 to turn off), feedback, grades.csv
+	$(BIN)/python -m course_utils.instructor grade $(if $(filter 0,$(SANDBOX)),--no-sandbox) \
+	  $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(WORKERS_GRADE),--workers $(WORKERS_GRADE))
 
 lock: ## Re-pin requirements.lock from a fresh resolve of pyproject.toml
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

@@ -1,7 +1,9 @@
 """Command line for the instructor: ``python -m course_utils.instructor {release,grade,zip-collect}``.
 
     python -m course_utils.instructor release                  # make release
-    python -m course_utils.instructor grade                    # make grade (sandboxed)
+    python -m course_utils.instructor grade                    # make grade (sandboxed, in parallel on Dask)
+    python -m course_utils.instructor grade --scheduler tcp://host:8786   # make grade SCHEDULER=tcp://host:8786
+    python -m course_utils.instructor grade --serial           # one nbgrader autograde per assignment, no Dask
     python -m course_utils.instructor grade --no-sandbox       # make grade SANDBOX=0 (warns)
     python -m course_utils.instructor grade --assignment 02_bptt --force --timeout 60
     python -m course_utils.instructor zip-collect 01_forward_and_loss
@@ -33,6 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     gr.add_argument("--force", action="store_true", help="re-grade submissions that were already autograded")
     gr.add_argument("--timeout", type=int, help="per-cell timeout in seconds, overriding the configured ones")
     gr.add_argument("--no-feedback", action="store_true", help="skip generating the HTML feedback")
+    gr.add_argument("--scheduler", default=os.environ.get("SCHEDULER") or None,
+                    help="address of an existing Dask scheduler (default: a local cluster, one worker per core)")
+    gr.add_argument("--workers", type=int, help="workers of the local cluster (default: one per core)")
+    gr.add_argument("--serial", action="store_true",
+                    help="grade with one nbgrader autograde per assignment in this process (no Dask, no canary)")
+    gr.add_argument("--no-canary", action="store_true",
+                    help="skip grading the instructor's solution first (it stops the run when it loses points)")
 
     zc = sub.add_parser("zip-collect", help="move LMS downloads from grading/downloads/<a>/archive/ into grading/submitted/")
     zc.add_argument("assignment")
@@ -47,9 +56,19 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"released {path}")
         elif args.command == "grade":
             sandbox = not args.no_sandbox and os.environ.get("SANDBOX", "1").strip().lower() not in ("0", "false", "no")
-            report = grade(sandbox, course_dir=args.course_dir, assignments=args.assignment, timeout=args.timeout,
-                           force=args.force, feedback=not args.no_feedback)
-            return 0 if report.results or report.grades_csv.exists() else 1
+            if args.serial or (args.scheduler or "").lower() == "serial":
+                report = grade(sandbox, course_dir=args.course_dir, assignments=args.assignment,
+                               timeout=args.timeout, force=args.force, feedback=not args.no_feedback)
+                return 0 if report.results or report.grades_csv.exists() else 1
+            from course_utils.instructor.parallel import grade_class
+
+            try:
+                done = grade_class(sandbox, course_dir=args.course_dir, assignments=args.assignment,
+                                   scheduler=args.scheduler, n_workers=args.workers, timeout=args.timeout,
+                                   force=args.force, feedback=not args.no_feedback, canary=not args.no_canary)
+            except KeyboardInterrupt:
+                return 130
+            return 0 if not done.failed else 1
         elif args.command == "zip-collect":
             print(f"collected into {collect_zips(args.assignment, args.course_dir)}")
     except GradingError as exc:
