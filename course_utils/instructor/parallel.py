@@ -46,7 +46,6 @@ workers in a row, say) is listed there too, has no row, and the others go on.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 import shutil
@@ -54,11 +53,11 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from course_utils.instructor.autograde import (
     COURSE_ROOT,
@@ -428,8 +427,7 @@ class GradebookWriter:
 
     def write(self, result: GradedSubmission) -> None:
         """Put one graded submission into the course: files, then one gradebook transaction."""
-        from nbgrader.api import (Comment, Gradebook, Grade, Student, SubmittedAssignment,
-                                  SubmittedNotebook)
+        from nbgrader.api import Comment, Grade, Gradebook, Student, SubmittedAssignment, SubmittedNotebook
         from nbgrader.api import utils as nbutils
 
         a, s = result.assignment, result.student
