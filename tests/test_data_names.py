@@ -44,6 +44,17 @@ def test_offline_folding_transliterates_other_scripts():
     assert nm._fold_name("  Ó  Briain ") == "O Briain"
 
 
+def test_fold_name_is_public_and_total():
+    from course_utils.data import fold_name
+
+    assert fold_name is nm.fold_name
+    assert fold_name("Иванов") == "Ivanov" and fold_name("Straße") == "Strasse"
+    assert fold_name("R2-D2") == "RD" and fold_name("123") == ""
+    assert set(fold_name("Dvořák Ślusàrski O'Brien")) <= set(nm.ALL_LETTERS)
+    with pytest.raises(TypeError, match="str"):
+        fold_name(None)
+
+
 def test_offline_languages_and_sizes(offline):
     counts = offline.counts()
     assert len(offline.languages) >= 14

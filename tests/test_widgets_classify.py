@@ -34,7 +34,18 @@ def probabilities(html: str) -> list[float]:
 def test_split_known() -> None:
     assert split_known("  Nakamura ", VOCAB) == ("Nakamura", [])
     assert split_known("Müller", VOCAB) == ("Muller", [])  # accents folded as in the data
-    assert split_known("Gauß 2ß", VOCAB) == ("Gau", ["ß", "2"])
+    assert split_known("Gauß 2ß", VOCAB) == ("Gauss ss", ["2"])  # ß -> ss, as the data folds it
+
+
+def test_folding_is_the_names_datas() -> None:
+    from course_utils.data import fold_name
+
+    assert split_known("Michałowski", VOCAB) == ("Michalowski", [])  # not "Michaowski"
+    assert split_known("Иванов", VOCAB) == ("Ivanov", [])            # transliterated, not rejected
+    assert split_known("Παπαδόπουλος", VOCAB) == (fold_name("Παπαδόπουλος"), [])
+    assert split_known("R2-D2", VOCAB) == ("RD", ["2", "-"])
+    for name in ["Ślusàrski", "Dvořák", "Ó Briain", "Smirnov"]:
+        assert split_known(name, VOCAB)[0] == fold_name(name)
     with pytest.raises(TypeError):
         split_known(None, VOCAB)
 
@@ -54,8 +65,8 @@ def test_output_changes_with_text(model) -> None:
 
 
 def test_unknown_characters_are_named_and_ignored(model) -> None:
-    html = classify_html("Gauß", model, VOCAB, LANGS)
-    assert "Unknown characters ignored" in html and "<code>ß</code>" in html
+    html = classify_html("Gau3", model, VOCAB, LANGS)
+    assert "Unknown characters ignored" in html and "<code>3</code>" in html
     assert html.count("<tr>") == 3 and "<b>Gau</b>" in html  # still classified, on "Gau"
     only_unknown = classify_html("123", model, VOCAB, LANGS)
     assert "Unknown characters ignored" in only_unknown and "<table>" not in only_unknown
@@ -79,3 +90,9 @@ def test_widget_updates_when_typing(model) -> None:
     assert before == classify_html("Nakamura", model, VOCAB, LANGS)
     text.value = "Dvorak"
     assert output.value != before and "Dvorak" in output.value
+
+
+def test_cyrillic_is_classified_as_its_transliteration(model) -> None:
+    html = classify_html("Иванов", model, VOCAB, LANGS)
+    assert "Unknown" not in html and "Read as <b>Ivanov</b>" in html
+    assert probabilities(html) == probabilities(classify_html("Ivanov", model, VOCAB, LANGS))

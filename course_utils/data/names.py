@@ -52,6 +52,7 @@ __all__ = [
     "N_LETTERS",
     "NamesDataset",
     "load_names",
+    "fold_name",
     "names_vocab",
     "unicode_to_ascii",
 ]
@@ -105,14 +106,25 @@ def unicode_to_ascii(s: str) -> str:
     )
 
 
-def _fold_name(raw: str) -> str:
-    """Offline names: transliterate what folding would drop, then fold.
+def fold_name(raw: str) -> str:
+    """Fold a name the way the offline names were prepared: transliterate, then fold accents.
 
     Characters that NFD folding keeps are folded as the tutorial does;
     anything else (Cyrillic, Greek, Hangul, Arabic, ``ł``, ``ß``) goes through
     ``anyascii`` first. Whitespace is collapsed and the first letter
-    capitalised (``anyascii`` gives lower case for Arabic).
+    capitalised (``anyascii`` gives lower case for Arabic). What is left is
+    made of ``ALL_LETTERS`` only: ``fold_name("Michałowski") == "Michalowski"``,
+    ``fold_name("Иванов") == "Ivanov"``, ``fold_name("R2-D2") == "RD"``.
+
+    Args:
+        raw: a name in any script.
+
+    Returns:
+        the folded name (possibly empty, when nothing in ``raw`` can be written
+        with ``ALL_LETTERS``).
     """
+    if not isinstance(raw, str):
+        raise TypeError(f"fold_name expects a str, got {type(raw).__name__}")
     from anyascii import anyascii
 
     out = []
@@ -125,6 +137,9 @@ def _fold_name(raw: str) -> str:
         if ch.isalpha():
             return name[:i] + ch.upper() + name[i + 1 :]
     return name
+
+
+_fold_name = fold_name  # the name this function had before it was public
 
 
 def names_vocab() -> Vocab:
@@ -245,7 +260,7 @@ def _build_offline() -> dict[str, list[str]]:
         for locale, attr in sources:
             provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
             for name in getattr(provider, attr):  # tuples, lists, or dicts of weights
-                folded = _fold_name(str(name))
+                folded = fold_name(str(name))
                 if folded.upper() == folded and len(folded) > 1:  # "CHEN" -> "Chen"
                     folded = folded.title()
                 if any(c.isalpha() for c in folded):

@@ -12,12 +12,12 @@ The work is split in two so it can be tested without a browser:
 from __future__ import annotations
 
 import html
-import unicodedata
 from typing import Any, Sequence
 
 import torch
 from torch import nn
 
+from course_utils.data.names import fold_name
 from course_utils.models.charrnn import predict_topk
 
 __all__ = ["INPUT_CLASS", "OUTPUT_CLASS", "classify_html", "classify_widget", "fold_accents", "split_known"]
@@ -27,31 +27,39 @@ OUTPUT_CLASS = "cu-classify-output"
 
 
 def fold_accents(text: str) -> str:
-    """Drop accents the way the names data was prepared (``"Müller" -> "Muller"``).
+    """Fold a typed name exactly as the names data was folded (``"Michałowski" -> "Michalowski"``).
 
-    Unicode NFD splits ``ü`` into ``u`` plus a combining mark; the marks are removed.
+    This is :func:`course_utils.data.fold_name`: letters outside ASCII are transliterated
+    (``ł -> l``, ``ß -> ss``, Cyrillic ``Иванов -> Ivanov``), accents dropped, spaces collapsed
+    and the first letter capitalised, as in the training names. Characters with no form in the
+    names' alphabet (digits, ``-``, emoji) are dropped; :func:`split_known` names them.
     """
-    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+    return fold_name(text)
 
 
 def split_known(text: str, vocab: Any) -> tuple[str, list[str]]:
-    """Fold accents, then separate the characters the model knows from those it has never seen.
+    """Fold as the data was folded, then separate what the model can read from what it cannot.
 
     Args:
         text: what was typed (surrounding spaces are stripped).
         vocab: a character :class:`course_utils.data.Vocab` (supports ``char in vocab``).
 
     Returns:
-        ``(known, unknown)``: the folded text without its unknown characters, and the distinct
-        unknown characters in order of first appearance.
+        ``(known, unknown)``: the folded text without the characters the model never saw, and
+        the distinct typed characters that were dropped (nothing survives folding them, or what
+        survives is not in ``vocab``), in order of first appearance.
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
-    text = fold_accents(text.strip())
-    known = " ".join("".join(c for c in text if c in vocab).split())
+    text = text.strip()
+    folded = fold_accents(text)
+    known = " ".join("".join(c for c in folded if c in vocab).split())
     unknown: list[str] = []
     for c in text:
-        if c not in vocab and c not in unknown:
+        if c.isspace() or c in unknown:
+            continue
+        as_letters = fold_name(c)
+        if not as_letters or any(ch not in vocab for ch in as_letters):
             unknown.append(c)
     return known, unknown
 
@@ -66,9 +74,11 @@ def classify_html(
 ) -> str:
     """The HTML the widget shows for ``text``: the ``k`` most likely languages as bars.
 
-    Accents are folded as in the training data (``é -> e``). Characters the model never saw in
-    training (digits, ``ß``, Cyrillic letters, ...) are left out and named in a note, so the student knows the prediction ignores them; if nothing
-    known is left, only the note is shown.
+    The name is folded as the training names were (:func:`fold_accents`: ``é -> e``,
+    ``ł -> l``, Cyrillic transliterated); when that changes it, the note says what the model read.
+    Characters with no form in the training names (digits, ``-``, ...) are left out and named in
+    a note, so the student knows the prediction ignores them; if nothing known is left, only the
+    note is shown.
 
     Returns:
         an HTML fragment (a ``<div>``); ``text`` is escaped wherever it appears.
@@ -81,6 +91,9 @@ def classify_html(
             f"<p class='cu-classify-note'>Unknown characters ignored (not in the training names): {shown}. "
             "The model only knows the letters of its training names; try plain ASCII letters.</p>"
         )
+    if known and known != " ".join(text.split()):
+        parts.append(f"<p class='cu-classify-note'>Read as <b>{html.escape(known)}</b>, folded to the "
+                     "letters of the training names.</p>")
     if not known:
         if not unknown:
             parts.append("<p>Type a name (e.g. <code>Nakamura</code>) to see the model's guesses.</p>")
