@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/reading_time.py            # every lecture in lectures/
     .venv/bin/python tests/reading_time.py NB.ipynb   # some notebooks
+    .venv/bin/python tests/reading_time.py --markdown # the README course map's minutes and optional parts
 
 Rates (the course's reading budget): prose at 180 words a minute, code at 15 lines a minute.
 
@@ -54,6 +55,7 @@ class Reading:
     core_code_lines: int
     optional_words: int
     optional_code_lines: int
+    optional_sections: tuple[str, ...] = ()
 
     @staticmethod
     def minutes(words: int, code_lines: int) -> float:
@@ -86,6 +88,7 @@ def measure(path: Path) -> Reading:
     nb = nbformat.read(path, as_version=4)
     optional_level: int | None = None   # the heading level of the optional section we are in
     counts = {True: [0, 0], False: [0, 0]}   # optional? -> [words, code lines]
+    sections: list[str] = []
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             for match in _HEADING.finditer(cell.source):
@@ -93,6 +96,7 @@ def measure(path: Path) -> Reading:
                 if title.lower().startswith("optional"):
                     if optional_level is None or level <= optional_level:
                         optional_level = level
+                    sections.append(re.sub(r"^optional\s*:?\s*", "", title, flags=re.I))
                 elif optional_level is not None and level <= optional_level:
                     optional_level = None
                 break   # the cell's first heading decides
@@ -101,7 +105,7 @@ def measure(path: Path) -> Reading:
             counts[optional][0] += count_words(cell.source)
         elif cell.cell_type == "code":
             counts[optional][1] += count_code_lines(cell.source)
-    return Reading(path.stem, counts[False][0], counts[False][1], counts[True][0], counts[True][1])
+    return Reading(path.stem, counts[False][0], counts[False][1], counts[True][0], counts[True][1], tuple(sections))
 
 
 def table(readings: list[Reading]) -> str:
@@ -115,10 +119,18 @@ def table(readings: list[Reading]) -> str:
     return "\n".join(lines)
 
 
+def markdown_rows(readings: list[Reading]) -> str:
+    """The minutes and optional sections as README course-map cells: `| name | core | full | optional |`."""
+    return "\n".join(f"| `{r.name}` | {round(r.core_min)} min | {round(r.full_min)} min | "
+                     f"{'; '.join(r.optional_sections) or '—'} |" for r in readings)
+
+
 def main(argv: list[str]) -> int:
+    as_markdown = "--markdown" in argv
+    argv = [a for a in argv if a != "--markdown"]
     paths = [Path(a) for a in argv] or sorted(LECTURES.glob("[0-9][0-9]_*.ipynb"))
     readings = [measure(p) for p in paths]
-    print(table(readings))
+    print(markdown_rows(readings) if as_markdown else table(readings))
     over = [r.name for r in readings if r.core_min > CORE_BUDGET_MIN]
     if over:
         print(f"core path over {CORE_BUDGET_MIN} minutes: {', '.join(over)}", file=sys.stderr)

@@ -209,3 +209,28 @@ def test_3_formgrader_lists_the_assignments(lab: Lab, page) -> None:  # noqa: AN
     for name in expected:
         page.locator("table td a", has_text=name).first.wait_for(state="visible")
     page.screenshot(path=str(SHOTS / "3_formgrader.png"), full_page=True)
+
+
+# Lecture diagrams: (lecture, figure) pairs whose rendered picture is screenshotted in JupyterLab.
+DIAGRAMS = [("01_from_ngrams_to_rnns.ipynb", "unrolled_rnn"), ("08_lstm_gru.ipynb", "lstm_cell")]
+
+
+@pytest.mark.parametrize("lecture, figure", DIAGRAMS, ids=[f for _, f in DIAGRAMS])
+def test_4_lecture_diagram_renders(lab: Lab, page, lecture: str, figure: str) -> None:  # noqa: ANN001
+    """The markdown image figures/<figure>.svg shows as a decoded picture in the lecture (screenshot)."""
+    shutil.copy(ROOT / "lectures" / lecture, WORK / lecture)
+    shutil.copytree(ROOT / "lectures" / "figures", WORK / "figures", dirs_exist_ok=True)  # relative links resolve
+    _open_notebook(page, lab, f"tests/browser-work/{lecture}")
+    image = page.locator(f"{VISIBLE_PANEL} .jp-RenderedMarkdown img[src*='{figure}.svg']").first
+    page.locator(f"{VISIBLE_PANEL} .jp-Cell").first.hover()
+    for _ in range(200):  # JupyterLab draws cells as they scroll into view: scroll until the image is there
+        if image.count():
+            break
+        page.mouse.wheel(0, 600)
+        page.wait_for_timeout(100)
+    image.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=30_000)
+    width, height = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    box = image.bounding_box()
+    assert width > 200 and height > 100 and box and box["width"] > 200, (width, height, box)
+    image.screenshot(path=str(SHOTS / f"4_diagram_{figure}.png"))

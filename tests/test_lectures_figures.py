@@ -33,6 +33,7 @@ REQUIRED = {
     "01_from_ngrams_to_rnns": ["neural_trigram", "unrolled_rnn"],
     "02_forward_propagation": ["forward_network"],
     "03_simple_rnn_cell": ["rnn_cell", "simple_cell", "multilayer_rnn"],
+    "05_training_and_bptt": ["bptt_graph"],
     "08_lstm_gru": ["lstm_cell", "gru_cell"],
 }
 
