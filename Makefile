@@ -37,6 +37,8 @@ $(STAMP): $(LOCK) pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "RNN course (Python 3)" >/dev/null
+	@# No "notified about official Jupyter news?" pop-up in make lab: JupyterLab's announcements plugin off in .venv.
+	$(BIN)/python -m jupyterlab.labextensions disable --level=sys_prefix @jupyterlab/apputils-extension:announcements >/dev/null 2>&1
 	@rm -f $(VENV)/.setup-*
 	@touch $@
 	@echo "setup: $(VENV) matches $(LOCK)"

@@ -141,7 +141,8 @@ def student_tests(root: Path, candidates: list[str]) -> list[str]:
     for plugin in plugins:
         rel = tests_dir.get(plugin + ".py")
         if rel is None:
-            raise EditionError(f"pyproject.toml loads the pytest plugin tests.{plugin}, but tests/{plugin}.py is missing")
+            raise EditionError(f"pyproject.toml loads the pytest plugin tests.{plugin}, "
+                               f"but tests/{plugin}.py is missing")
         chosen.add(rel)
     queue = sorted(chosen)
     while queue:
@@ -189,7 +190,8 @@ def _version(root: Path) -> str:
     text = (root / "course_utils" / "__init__.py").read_text()
     m = re.search(r'^__version__\s*=\s*["\']([^"\']+)["\']', text, re.M)
     if not m:
-        raise EditionError("course_utils/__init__.py has no __version__ = '...' line; the wheel's version comes from it")
+        raise EditionError("course_utils/__init__.py has no __version__ = '...' line; "
+                           "the wheel's version comes from it")
     return m.group(1)
 
 
@@ -220,7 +222,8 @@ def student_pyproject(root: Path) -> str:
     for pattern, replacement in edits:
         text, n = re.subn(pattern, replacement, text, count=1, flags=re.M)
         if n != 1:
-            raise EditionError(f"pyproject.toml: expected one line matching {pattern!r} to rewrite for the students, found none")
+            raise EditionError(f"pyproject.toml: expected one line matching {pattern!r} "
+                               "to rewrite for the students, found none")
     return text
 
 
@@ -360,7 +363,7 @@ def _notebook_texts(node: object, where: str = "") -> list[tuple[str, str]]:
 
 def scan_content(path: str, data: bytes, secrets: dict[str, str],
                  fingerprints: dict[str, str] | None = None) -> list[Leak]:
-    """Forbidden text in one file's content: notebooks (sources, outputs, metadata, attachments decoded), text, binary."""
+    """Forbidden text in one file's content: text, binary, notebooks (sources, outputs, metadata, attachments)."""
     leaks: list[Leak] = []
     if is_instructor_path(path):
         leaks.append(Leak(path, "path", path, "an instructor-only module"))
@@ -380,13 +383,12 @@ def scan_content(path: str, data: bytes, secrets: dict[str, str],
                 texts += _notebook_texts(json.loads(text))
             except ValueError:
                 pass
+    # One pass over all of the file's text finds the candidates; only those are then located.
+    everything = "\n".join(blob for _, blob in texts)
+    found = [(needle, "instructor-only text") for needle in FORBIDDEN_TEXT if needle in everything]
+    found += [(line, f"from {origin}") for line, origin in secrets.items() if line in everything]
     for where, blob in texts:
-        for needle in FORBIDDEN_TEXT:
-            if needle in blob:
-                leaks.append(Leak(path, where, needle, "instructor-only text"))
-        for line, origin in secrets.items():
-            if line in blob:
-                leaks.append(Leak(path, where, line, f"from {origin}"))
+        leaks.extend(Leak(path, where, needle, why) for needle, why in found if needle in blob)
     return leaks
 
 
@@ -417,7 +419,9 @@ def scan_tree(tree: Path | str, root: Path | str = COURSE_ROOT) -> list[Leak]:
     files = {p.relative_to(tree).as_posix(): p.read_bytes() for p in sorted(tree.rglob("*"))
              if p.is_file() and ".git" not in p.relative_to(tree).parts}
     if (tree / ".git").exists():
-        files.update(_git_blobs(tree))
+        seen = {hashlib.sha256(data).digest() for data in files.values()}
+        files.update({name: data for name, data in _git_blobs(tree).items()
+                      if hashlib.sha256(data).digest() not in seen})
     return scan_files(files, root)
 
 
@@ -464,7 +468,8 @@ def _prepare_repository(dest: Path) -> None:
                                f"(no `{MARKER_KEY}` in its .git/config); choose another DEST")
         return
     if dest.exists() and any(dest.iterdir()):
-        raise EditionError(f"{dest} exists, is not empty and is not an edition repository; choose an empty or new folder")
+        raise EditionError(f"{dest} exists, is not empty and is not an edition repository; "
+                           "choose an empty or new folder")
     dest.mkdir(parents=True, exist_ok=True)
     _git(dest, "init", "--quiet", "--initial-branch=main")
     _git(dest, "config", "--local", MARKER_KEY, "true")
@@ -529,7 +534,8 @@ def build_wheel(out_dir: Path | str, root: Path | str = COURSE_ROOT) -> Path:
     version = _version(Path(root))
     wheel = out_dir / f"course_utils-{version}-py3-none-any.whl"
     if not wheel.exists():
-        raise EditionError(f"pip wheel did not write {wheel.name}; it wrote {sorted(p.name for p in set(out_dir.glob('*.whl')) - before)}")
+        wrote = sorted(p.name for p in set(out_dir.glob("*.whl")) - before)
+        raise EditionError(f"pip wheel did not write {wheel.name}; it wrote {wrote}")
     return wheel
 
 
@@ -551,7 +557,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             result = build_edition(args.dest, message=args.message)
             what = f"new commit {result.commit[:10]}" if result.commit else "nothing changed, no commit"
-            print(f"student edition in {result.dest}: {result.files} files, {result.size_bytes / 2**20:.1f} MiB; {what}")
+            size = result.size_bytes / 2**20
+            print(f"student edition in {result.dest}: {result.files} files, {size:.1f} MiB; {what}")
         else:
             print(f"wheel: {build_wheel(args.out)}")
     except EditionError as exc:
