@@ -41,3 +41,36 @@ def require_same_shape(a: Any, b: Any, name_a: str, name_b: str) -> None:
         raise ValueError(
             f"{name_a} and {name_b} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
         )
+
+
+def require_int(value: Any, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """Return ``value`` if it is an int (``bool`` is not) in ``[low, high]``.
+
+    Raises TypeError when ``value`` is not an int, ValueError when it is out of bounds.
+
+    The one integer check of the library, so every argument error reads the same way::
+
+        require_int(batch_size, "batch_size", low=1)   # "batch_size must be a positive int, got 0"
+
+    Args:
+        value: what the caller passed.
+        name: the argument's name, as the caller wrote it.
+        low, high: inclusive bounds; ``None`` leaves that side open.
+    """
+    if low is not None and high is not None:
+        wanted = f"an int in [{low}, {high}]"
+    elif low == 1:
+        wanted = "a positive int"
+    elif low == 0:
+        wanted = "a non-negative int"
+    elif low is not None:
+        wanted = f"an int >= {low}"
+    elif high is not None:
+        wanted = f"an int <= {high}"
+    else:
+        wanted = "an int"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be {wanted}, got {type(value).__name__} {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return value

@@ -17,6 +17,8 @@ import random
 import numpy as np
 import torch
 
+from course_utils._validate import require_int
+
 __all__ = ["DEVICE_ENV_VAR", "THREADS_ENV_VAR", "get_device", "seed_everything", "set_threads", "setup"]
 
 DEVICE_ENV_VAR = "COURSE_DEVICE"
@@ -64,10 +66,7 @@ def seed_everything(seed: int = 0, *, deterministic: bool = True) -> None:
     (``warn_only`` so an operation without a deterministic kernel warns rather
     than fails) and cuDNN's autotuner is switched off.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    require_int(seed, "seed", low=0, high=2**32 - 1)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device

@@ -9,6 +9,14 @@ and every sentence here follows it, so all sentences have the same length
 cats meow, purr or hiss; dogs bark, growl or howl; birds sing, chirp or tweet.
 Lectures use it to train small RNN language models in seconds.
 
+Its vocabulary is the slides' own and differs on purpose from :class:`course_utils.data.Vocab`:
+a plain word list whose first two words are the tokens ``BOS`` and ``EOS`` (the slides write them
+so, at ids 0 and 1), then every word in order of first appearance. It needs no PAD (every
+sentence has the same length) and no UNK (the vocabulary is built from the sentences it
+encodes), and a list is what lectures 03-05 index by hand (``vocab[i]``). The course's special
+ids ``PAD_ID``/``SOS_ID``/``EOS_ID``/``UNK_ID`` are those of :mod:`course_utils.data.vocab`,
+used by every padded data set; nothing here is one of them.
+
 >>> sents = toy_sentences(3, seed=0)
 >>> vocab = build_vocab(sents)
 >>> ids = encode(sents, vocab)       # ids = [3, 9]: BOS w_1 .. w_7 EOS
@@ -21,6 +29,8 @@ import random
 from typing import Sequence
 
 import torch
+
+from course_utils._validate import require_int
 
 __all__ = ["BOS", "EOS", "EXAMPLE_SENTENCE", "build_vocab", "encode", "entropy_per_token", "toy_sentences"]
 
@@ -48,8 +58,7 @@ def toy_sentences(n: int, seed: int = 0) -> list[list[str]]:
     Raises:
         ValueError: ``n`` is not a positive int.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int (how many sentences), got {n!r}")
+    require_int(n, "n", low=1)
     rng = random.Random(seed)
     sentences = [EXAMPLE_SENTENCE.split()]
     while len(sentences) < n:

@@ -22,6 +22,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from course_utils._validate import require_int
+from course_utils.metrics import accuracy  # re-exported: lecture 08 imports it from here
+
 __all__ = ["History", "accuracy", "batch_to_device", "default_step", "evaluate", "train"]
 
 Batch = Sequence[Any]
@@ -89,21 +92,6 @@ def default_step(model: nn.Module, batch: Batch, device: torch.device) -> tuple[
     return model(x.to(device), lengths.cpu()), y.to(device)
 
 
-def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
-    """Fraction of rows whose arg-max over the last dim equals the target.
-
-    Args:
-        outputs: scores ``[batch, n_classes]``.
-        targets: class ids ``[batch]``.
-    """
-    if outputs.dim() != 2 or targets.dim() != 1 or outputs.shape[0] != targets.shape[0]:
-        raise ValueError(
-            f"accuracy expects outputs [batch, n_classes] and targets [batch], "
-            f"got {tuple(outputs.shape)} and {tuple(targets.shape)}"
-        )
-    return (outputs.argmax(dim=-1) == targets).float().mean().item()
-
-
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -169,8 +157,7 @@ def train(
         A :class:`History`; a non-finite training loss raises ``FloatingPointError``
         naming the epoch, so a diverged run never looks like a result.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    require_int(epochs, "epochs", low=1)
     if clip_norm is not None and not clip_norm > 0:
         raise ValueError(f"clip_norm must be positive or None, got {clip_norm!r}")
     device = torch.device(device)

@@ -10,15 +10,13 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from course_utils.data import Vocab, names_vocab
+from course_utils.data.vocab import EOS_ID, PAD_ID, SOS_ID, UNK_ID
 from course_utils.models.chargen import (
-    CELLS,
-    EOS,
-    PAD,
-    SOS,
-    UNK,
+    GENERATOR_CELLS,
     CharGenerator,
     collate_names,
     corpus_windows,
+    encode_lm_examples,
     encode_names,
     evaluate_per_char,
     lm_step,
@@ -41,7 +39,7 @@ def _model(vocab: Vocab, cell: str = "gru", n_categories: int = 3) -> CharGenera
 # --------------------------------------------------------------------------- the model
 
 
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cell", GENERATOR_CELLS)
 def test_forward_shapes_every_cell(vocab: Vocab, cell: str) -> None:
     model = _model(vocab, cell)
     x = torch.randint(4, len(vocab), (5, 7))
@@ -51,7 +49,7 @@ def test_forward_shapes_every_cell(vocab: Vocab, cell: str) -> None:
     assert h.shape == (1, 5, 16)
 
 
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cell", GENERATOR_CELLS)
 def test_hidden_carries_over_between_calls(vocab: Vocab, cell: str) -> None:
     """Reading a sequence in two pieces (passing the state on) equals reading it at once."""
     model = _model(vocab, cell).eval()
@@ -122,9 +120,9 @@ def test_temperature_must_be_a_number(bad: object) -> None:
         pick_next(torch.zeros(1, 3), bad)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("top_k", [0, -1, 1.5])
-def test_bad_top_k_errors(top_k: object) -> None:
-    with pytest.raises(ValueError, match="top_k"):
+@pytest.mark.parametrize(("top_k", "error"), [(0, ValueError), (-1, ValueError), (1.5, TypeError)])
+def test_bad_top_k_errors(top_k: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match="top_k"):
         next_char_probs(torch.zeros(1, 3), 1.0, top_k)  # type: ignore[arg-type]
 
 
@@ -163,9 +161,9 @@ def test_sample_seeded_generator_repeats(vocab: Vocab) -> None:
 
 def test_sample_stops_at_eos(vocab: Vocab) -> None:
     model = _model(vocab)
-    with torch.no_grad():  # make EOS overwhelmingly likely
+    with torch.no_grad():  # make EOS_ID overwhelmingly likely
         model.S.bias.zero_()
-        model.S.bias[EOS] = 100.0
+        model.S.bias[EOS_ID] = 100.0
     assert sample(model, vocab, "Xy", category=0, temperature=1.0) == "Xy"
 
 
@@ -173,7 +171,7 @@ def test_sample_never_draws_pad_sos_or_unk(vocab: Vocab) -> None:
     model = _model(vocab)
     with torch.no_grad():
         model.S.bias.zero_()
-        model.S.bias[PAD] = model.S.bias[SOS] = model.S.bias[UNK] = 100.0
+        model.S.bias[PAD_ID] = model.S.bias[SOS_ID] = model.S.bias[UNK_ID] = 100.0
     text = sample(model, vocab, category=0, temperature=1.0, max_length=5,
                   generator=torch.Generator().manual_seed(0))
     assert len(text) == 5 and all(ch in vocab for ch in text)
@@ -182,8 +180,8 @@ def test_sample_never_draws_pad_sos_or_unk(vocab: Vocab) -> None:
 def test_sample_unconditioned_corpus_model_needs_a_start() -> None:
     v = Vocab.from_chars("abc \n")
     model = CharGenerator(len(v), 8, cell="rnn")
-    with torch.no_grad():  # a corpus has no end: EOS is never drawn, however likely
-        model.S.bias[EOS] = 100.0
+    with torch.no_grad():  # a corpus has no end: EOS_ID is never drawn, however likely
+        model.S.bias[EOS_ID] = 100.0
     assert len(sample(model, v, "a", use_sos=False, max_length=30, temperature=1.0,
                       generator=torch.Generator().manual_seed(0))) == 30
     with pytest.raises(ValueError, match="start character"):
@@ -208,25 +206,30 @@ def test_sample_argument_errors(vocab: Vocab) -> None:
 
 
 def test_encode_and_collate_names(vocab: Vocab) -> None:
-    examples = encode_names(["Abe", "Li"], [2, 0], vocab)
+    examples = encode_lm_examples(["Abe", "Li"], [2, 0], vocab)
     x0, c0, y0 = examples[0]
-    assert x0.tolist() == [SOS] + vocab.encode("Abe")
-    assert y0.tolist() == vocab.encode("Abe") + [EOS]
+    assert x0.tolist() == [SOS_ID] + vocab.encode("Abe")
+    assert y0.tolist() == vocab.encode("Abe") + [EOS_ID]
     assert c0 == 2
     inputs, cats, targets = collate_names(examples)
     assert inputs.shape == targets.shape == (2, 4)
     assert cats.tolist() == [2, 0]
-    assert inputs[1].tolist() == [SOS] + vocab.encode("Li") + [PAD]
-    assert targets[1].tolist() == vocab.encode("Li") + [EOS, PAD]
+    assert inputs[1].tolist() == [SOS_ID] + vocab.encode("Li") + [PAD_ID]
+    assert targets[1].tolist() == vocab.encode("Li") + [EOS_ID, PAD_ID]
+
+
+def test_encode_names_is_the_deprecated_alias() -> None:
+    """Lecture 07 still imports encode_names; it is encode_lm_examples under its old name."""
+    assert encode_names is encode_lm_examples
 
 
 def test_encode_names_errors(vocab: Vocab) -> None:
     with pytest.raises(ValueError, match="one category per name"):
-        encode_names(["Abe"], [0, 1], vocab)
+        encode_lm_examples(["Abe"], [0, 1], vocab)
     with pytest.raises(TypeError, match="list of strings"):
-        encode_names("Abe", [0, 0, 0], vocab)
+        encode_lm_examples("Abe", [0, 0, 0], vocab)
     with pytest.raises(ValueError, match="empty name"):
-        encode_names([""], [0], vocab)
+        encode_lm_examples([""], [0], vocab)
 
 
 def test_corpus_windows() -> None:
@@ -245,15 +248,15 @@ def test_corpus_windows() -> None:
 
 def test_lm_step_keeps_only_real_characters(vocab: Vocab) -> None:
     model = _model(vocab)
-    batch = collate_names(encode_names(["Abe", "Li"], [2, 0], vocab))
+    batch = collate_names(encode_lm_examples(["Abe", "Li"], [2, 0], vocab))
     scores, targets = lm_step(model, batch, torch.device("cpu"))
     assert scores.shape == (4 + 3, len(vocab)) and targets.shape == (7,)
-    assert (targets != PAD).all()
+    assert (targets != PAD_ID).all()
 
 
 def test_evaluate_per_char_matches_a_hand_computation(vocab: Vocab) -> None:
     model = _model(vocab)
-    examples = encode_names(["Abe", "Li", "Moreau"], [2, 0, 1], vocab)
+    examples = encode_lm_examples(["Abe", "Li", "Moreau"], [2, 0, 1], vocab)
     loader = DataLoader(examples, batch_size=2, collate_fn=collate_names)
     result = evaluate_per_char(model, loader, device="cpu")
     total, n = 0.0, 0
@@ -274,7 +277,7 @@ def test_untrained_model_is_close_to_uniform(vocab: Vocab) -> None:
     with torch.no_grad():
         model.S.weight.mul_(0.01)
         model.S.bias.zero_()
-    loader = DataLoader(encode_names(["Abe", "Li"], [0, 1], vocab), batch_size=2, collate_fn=collate_names)
+    loader = DataLoader(encode_lm_examples(["Abe", "Li"], [0, 1], vocab), batch_size=2, collate_fn=collate_names)
     assert evaluate_per_char(model, loader, device="cpu")["perplexity"] == pytest.approx(len(vocab), rel=0.02)
 
 
@@ -283,7 +286,7 @@ def test_a_few_steps_of_training_lower_the_loss(vocab: Vocab) -> None:
 
     torch.manual_seed(0)
     names = ["Anna", "Anton", "Andrea", "Bob", "Bert", "Berta"] * 4
-    data = encode_names(names, [0, 0, 0, 1, 1, 1] * 4, vocab)
+    data = encode_lm_examples(names, [0, 0, 0, 1, 1, 1] * 4, vocab)
     loader = DataLoader(data, batch_size=8, shuffle=True, collate_fn=collate_names)
     model = _model(vocab, n_categories=2)
     before = evaluate_per_char(model, loader, device="cpu")["loss"]

@@ -8,8 +8,8 @@ from torch import nn
 
 from course_utils.data import NamesDataset
 from course_utils.models.charrnn import predict_labels
+from course_utils.data.vocab import PAD_ID
 from course_utils.models.ngram_classifier import (
-    UNSEEN_ID,
     CharNgramClassifier,
     NgramVocab,
     char_ngrams,
@@ -26,7 +26,7 @@ def test_char_ngrams_marks_start_and_end() -> None:
 
 
 @pytest.mark.parametrize("args, err", [(("",), ValueError), ((3,), ValueError), (("Li", 0, 2), ValueError),
-                                       (("Li", 3, 2), ValueError), (("Li", 1, True), ValueError)])
+                                       (("Li", 3, 2), ValueError), (("Li", 1, True), TypeError)])
 def test_char_ngrams_bad_input(args, err) -> None:
     with pytest.raises(err):
         char_ngrams(*args)
@@ -69,7 +69,7 @@ def test_collate_offsets() -> None:
 def test_forward_is_mean_of_seen_vectors() -> None:
     torch.manual_seed(0)
     model = CharNgramClassifier(10, 3, embedding_dim=4, dropout=0.0)
-    ids = torch.tensor([1, 2, UNSEEN_ID, 3])
+    ids = torch.tensor([1, 2, PAD_ID, 3])
     logits = model(ids, torch.tensor([0, 3]))
     assert logits.shape == (2, 3)
     w = model.bag.weight

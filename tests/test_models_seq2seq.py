@@ -6,10 +6,8 @@ import pytest
 import torch
 from torch import nn
 
+from course_utils.data.vocab import EOS_ID, PAD_ID, SOS_ID
 from course_utils.models.seq2seq import (
-    EOS_ID,
-    PAD_ID,
-    SOS_ID,
     AttnDecoderRNN,
     ContextDecoderGRU,
     Decoder,

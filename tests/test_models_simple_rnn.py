@@ -52,11 +52,12 @@ def test_one_training_step_lowers_the_loss():
     assert after.item() < before.item()
 
 
-@pytest.mark.parametrize("kwargs", [dict(vocab_size=0), dict(hidden_dim=2.5), dict(nonlinearity="sigmoid")])
-def test_bad_arguments(kwargs):
+@pytest.mark.parametrize(("kwargs", "error"), [(dict(vocab_size=0), ValueError), (dict(hidden_dim=2.5), TypeError),
+                                               (dict(nonlinearity="sigmoid"), ValueError)])
+def test_bad_arguments(kwargs, error):
     args = dict(vocab_size=5, emb_dim=3, hidden_dim=4)
     args.update(kwargs)
-    with pytest.raises(ValueError):
+    with pytest.raises(error):
         RNNLanguageModel(**args)
 
 

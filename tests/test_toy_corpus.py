@@ -33,9 +33,9 @@ def test_vocab_and_encode_round_trip():
     assert [vocab[i] for i in ids[0, 1:-1]] == sents[0]
 
 
-@pytest.mark.parametrize("n", [0, -1, 2.0, True])
-def test_bad_n(n):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("n", "error"), [(0, ValueError), (-1, ValueError), (2.0, TypeError), (True, TypeError)])
+def test_bad_n(n, error):
+    with pytest.raises(error, match="n must be a positive int"):
         toy_sentences(n)
 
 

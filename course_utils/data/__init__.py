@@ -9,9 +9,11 @@ path to a local copy, and returns the same type whatever the source::
     pairs = load_pairs()            # PairsDataset: (english, french) pairs
     corpus = load_char_corpus()     # CharCorpus: .train_text, .val_text, .vocab
 
-Modules: ``vocab`` (Vocab, PAD/SOS/EOS/UNK ids), ``splits`` (seeded,
-stratified splits), ``batching`` (pad_collate, BucketBatchSampler),
-``names``, ``pairs``, ``corpus`` and ``download`` (verified downloads into the
+Modules: ``vocab`` (Vocab and the special ids PAD/SOS/EOS/UNK: their only
+definition), ``splits`` (seeded, stratified splits), ``batching`` (pad_collate,
+BucketBatchSampler), ``loaders`` (batched loaders over the names), ``text``
+(accent folding), ``names``, ``pairs``, ``corpus``, ``longrange`` (the
+remember-the-first-symbol task) and ``download`` (verified downloads into the
 cache folder: ``COURSE_DATA_DIR``, else ``$XDG_CACHE_HOME/rnn-course``, else
 ``~/.cache/rnn-course``).
 """
@@ -50,7 +52,9 @@ from course_utils.data.pairs import (
     load_pairs,
     normalize_string,
 )
+from course_utils.data.loaders import EncodedNames, NameLoaders, encode_names, make_name_loaders, split_examples
 from course_utils.data.splits import stratified_split, train_val_test_split
+from course_utils.data.text import strip_accents
 from course_utils.data.vocab import (
     EOS_ID,
     EOS_TOKEN,
@@ -80,7 +84,9 @@ __all__ = [
     "CharCorpus",
     "DataLayoutError",
     "DownloadError",
+    "EncodedNames",
     "LabelledBatch",
+    "NameLoaders",
     "NamesDataset",
     "PairBatch",
     "PairsDataset",
@@ -88,17 +94,21 @@ __all__ = [
     "build_vocabs",
     "cache_dir",
     "download_file",
+    "encode_names",
     "encode_pair",
     "encode_sentence",
     "fetch_tutorial_data",
+    "strip_accents",
     "load_char_corpus",
     "load_names",
     "load_pairs",
     "fold_name",
+    "make_name_loaders",
     "names_vocab",
     "normalize_string",
     "pad_collate",
     "pad_sequences",
+    "split_examples",
     "stratified_split",
     "train_val_test_split",
     "unicode_to_ascii",

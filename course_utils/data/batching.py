@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 import torch
+from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Sampler
 
 from course_utils.data.vocab import PAD_ID
@@ -85,14 +86,10 @@ def pad_sequences(
     """
     if len(seqs) == 0:
         raise ValueError("cannot pad an empty batch (got 0 sequences)")
-    tensors = [_as_long_1d(s, f"sequence {i}") for i, s in enumerate(seqs)]
+    tensors = [_as_long_1d(s, f"sequence {i}").cpu() for i, s in enumerate(seqs)]
     lengths = torch.tensor([len(t) for t in tensors], dtype=torch.long)
-    padded = torch.full((len(tensors), int(lengths.max())), pad_id, dtype=torch.long)
-    for i, t in enumerate(tensors):
-        padded[i, : len(t)] = t.cpu()
-    # padded = [batch, max len]
-    if not batch_first:
-        padded = padded.t().contiguous()  # padded = [max len, batch]
+    padded = pad_sequence(tensors, batch_first=batch_first, padding_value=pad_id)
+    # padded = [batch, max len] (batch_first) or [max len, batch]
     return padded, lengths
 
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import shutil
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
+
+from course_utils._files import atomic_path
 
 __all__ = [
     "TINYSHAKESPEARE_SHA256",
@@ -115,14 +115,11 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str, *, timeout: fl
             f"it is not the right file, or it is damaged. Delete it and try again. "
             + _manual_hint(url, dest)
         )
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(dest) as tmp:
         h = hashlib.sha256()
         received = 0
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(
+            with tmp.open("wb") as out, urllib.request.urlopen(
                 url, timeout=TIMEOUT_S if timeout is None else timeout
             ) as resp:
                 declared = resp.headers.get("Content-Length")
@@ -154,10 +151,6 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str, *, timeout: fl
                 "the file is damaged or has changed; nothing was kept. Try again. "
                 + _manual_hint(url, dest)
             )
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return dest
 
 
@@ -199,20 +192,12 @@ def extract_tutorial_zip(zip_path: str | os.PathLike, target: str | os.PathLike)
         ) from err
     with zf:
         prefix, names_files = _zip_layout(zf, str(zip_path))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-        try:
+        with atomic_path(target, folder=True) as tmp:
             (tmp / "names").mkdir()
             for member in names_files:
                 (tmp / "names" / member.rsplit("/", 1)[-1]).write_bytes(zf.read(member))
             if prefix + "eng-fra.txt" in zf.namelist():
                 (tmp / "eng-fra.txt").write_bytes(zf.read(prefix + "eng-fra.txt"))
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
     return target
 
 

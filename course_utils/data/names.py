@@ -35,13 +35,14 @@ import importlib
 import json
 import os
 import string
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from course_utils._files import atomic_path
 from course_utils.data import download as _download
 from course_utils.data.splits import train_val_test_split
+from course_utils.data.text import strip_accents
 from course_utils.data.vocab import Vocab
 
 __all__ = [
@@ -100,10 +101,7 @@ def unicode_to_ascii(s: str) -> str:
     ``unicode_to_ascii("Ślusàrski") == "Slusarski"``; a letter with no
     decomposition, such as ``ł``, is dropped.
     """
-    return "".join(
-        c for c in unicodedata.normalize("NFD", s)
-        if unicodedata.category(c) != "Mn" and c in _ALLOWED
-    )
+    return "".join(c for c in strip_accents(s) if c in _ALLOWED)
 
 
 def fold_name(raw: str) -> str:
@@ -127,11 +125,7 @@ def fold_name(raw: str) -> str:
         raise TypeError(f"fold_name expects a str, got {type(raw).__name__}")
     from anyascii import anyascii
 
-    out = []
-    for ch in unicodedata.normalize("NFD", raw):
-        if unicodedata.category(ch) == "Mn":
-            continue
-        out.append(ch if ch in _ALLOWED or ch.isspace() else anyascii(ch))
+    out = [ch if ch in _ALLOWED or ch.isspace() else anyascii(ch) for ch in strip_accents(raw)]
     name = " ".join(unicode_to_ascii("".join(out)).split())
     for i, ch in enumerate(name):
         if ch.isalpha():
@@ -185,7 +179,7 @@ class NamesDataset:
     def names_for(self, language: str) -> list[str]:
         """All names of one language."""
         lab = self.label_of(language)
-        return [n for n, l in zip(self.names, self.labels) if l == lab]
+        return [n for n, label in zip(self.names, self.labels) if label == lab]
 
     def counts(self) -> dict[str, int]:
         """Number of names per language, in label order."""
@@ -300,9 +294,8 @@ def _offline_groups() -> dict[str, list[str]]:
         except (ValueError, OSError):
             pass  # a damaged cache is rebuilt below
     groups = _build_offline()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(groups, indent=0, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(groups, indent=0, sort_keys=True), encoding="utf-8")
     return groups
 
 

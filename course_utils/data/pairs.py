@@ -48,7 +48,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +55,7 @@ import torch
 
 from course_utils.data import download as _download
 from course_utils.data.splits import check_fractions
+from course_utils.data.text import strip_accents
 from course_utils.data.vocab import Vocab
 
 __all__ = [
@@ -297,9 +297,7 @@ def normalize_string(s: str) -> str:
     letters kept), a space before ``.!?``, every other character -> a space,
     spaces collapsed. ``"Je suis prête!"`` -> ``"je suis prete !"``.
     """
-    s = "".join(
-        c for c in unicodedata.normalize("NFD", s.lower().strip()) if unicodedata.category(c) != "Mn"
-    )
+    s = strip_accents(s.lower().strip())
     s = re.sub(r"([.!?])", r" \1", s)
     s = re.sub(r"[^a-zA-Z.!?]+", " ", s)
     return " ".join(s.split())

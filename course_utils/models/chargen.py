@@ -14,13 +14,13 @@ One model, two uses:
 'Marino'
 
 The module also holds what training and evaluating such a model needs:
-:func:`encode_names` / :func:`collate_names` (names -> padded id tensors),
+:func:`encode_lm_examples` / :func:`collate_names` (names -> padded id tensors),
 :func:`corpus_windows` (a long id sequence -> fixed-length training windows),
 :func:`lm_step` (the ``step_fn`` for :func:`course_utils.training.train`, which
 keeps only real characters so the loss is a mean per character) and
 :func:`evaluate_per_char` (held-out loss, perplexity and bits per character).
 
-Special ids are those of :mod:`course_utils.data`: ``PAD=0, SOS=1, EOS=2, UNK=3``.
+Special ids are those of :mod:`course_utils.data.vocab`: ``PAD_ID=0, SOS_ID=1, EOS_ID=2, UNK_ID=3``.
 A vocabulary is a :class:`course_utils.data.Vocab` or a
 :class:`course_utils.data.CharCorpus`: anything with ``encode(text)`` (ids) and
 ``decode(ids)`` (a string, or a list of characters).
@@ -35,18 +35,18 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from course_utils._validate import require_int
+from course_utils.data.batching import pad_sequences
 from course_utils.data.vocab import EOS_ID, PAD_ID, SOS_ID, UNK_ID
+from course_utils.models import CELLS
 
 __all__ = [
-    "CELLS",
-    "EOS",
-    "PAD",
-    "SOS",
-    "UNK",
+    "GENERATOR_CELLS",
     "CharGenerator",
     "collate_names",
     "corpus_windows",
-    "encode_names",
+    "encode_lm_examples",
+    "encode_names",  # deprecated alias of encode_lm_examples, kept while lecture 07 uses it
     "evaluate_per_char",
     "lm_step",
     "next_char_probs",
@@ -54,12 +54,12 @@ __all__ = [
     "sample",
 ]
 
-PAD, SOS, EOS, UNK = PAD_ID, SOS_ID, EOS_ID, UNK_ID
-CELLS = ("linear", "rnn", "gru", "lstm")
+#: The ``cell`` choices: the tutorial's linear recurrence, then PyTorch's layers (:data:`course_utils.models.CELLS`).
+GENERATOR_CELLS: tuple[str, ...] = ("linear", *CELLS)
 
 
 class CharVocab(Protocol):
-    """What :func:`sample` and :func:`encode_names` need from a vocabulary."""
+    """What :func:`sample` and :func:`encode_lm_examples` need from a vocabulary."""
 
     def encode(self, text: str) -> Sequence[int]: ...
 
@@ -105,24 +105,22 @@ class CharGenerator(nn.Module):
         for name, value, low in (("vocab_size", vocab_size, 1), ("hidden_size", hidden_size, 1),
                                  ("n_categories", n_categories, 0), ("embedding_dim", embedding_dim, 1),
                                  ("category_dim", category_dim, 1), ("num_layers", num_layers, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+            require_int(value, name, low=low)
+        if cell not in GENERATOR_CELLS:
+            raise ValueError(f"cell must be one of {GENERATOR_CELLS}, got {cell!r}")
         if cell == "linear" and num_layers != 1:
             raise ValueError("cell='linear' is the tutorial's one-layer recurrence: use num_layers=1")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         self.vocab_size, self.hidden_size, self.n_categories = vocab_size, hidden_size, n_categories
         self.cell, self.num_layers = cell, num_layers
-        self.embed = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD)
+        self.embed = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
         self.category_embed = nn.Embedding(n_categories, category_dim) if n_categories else None
         input_size = embedding_dim + (category_dim if n_categories else 0)
         if cell == "linear":
             self.rnn = nn.Linear(input_size + hidden_size, hidden_size)  # [U W] acting on [x_i ; h_{i-1}]
         else:
-            kind = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell]
-            self.rnn = kind(input_size, hidden_size, num_layers=num_layers, batch_first=True,
+            self.rnn = CELLS[cell](input_size, hidden_size, num_layers=num_layers, batch_first=True,
                             dropout=dropout if num_layers > 1 else 0.0)
         self.drop = nn.Dropout(dropout)
         self.S = nn.Linear(hidden_size, vocab_size)
@@ -202,8 +200,7 @@ def _check_temperature(temperature: float) -> float:
 def _check_top_k(top_k: int | None) -> int | None:
     if top_k is None:
         return None
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise ValueError(f"top_k must be None (no cut) or an int >= 1, got {top_k!r}")
+    require_int(top_k, "top_k", low=1)
     return top_k
 
 
@@ -274,39 +271,37 @@ def sample(
         temperature: 0 greedy, < 1 safer, 1 the model's distribution, > 1 wilder.
         top_k: sample only among the ``k`` most likely characters.
         max_length: stop after this many characters (``start`` included).
-        use_sos: feed ``SOS`` first (names); ``False`` for a corpus model, which
+        use_sos: feed ``SOS_ID`` first (names); ``False`` for a corpus model, which
             then needs a non-empty ``start``.
         generator: a ``torch.Generator`` on the model's device, for repeatable draws.
 
     Returns:
-        ``start`` followed by the generated characters (``EOS`` ends a name and is
-        not included). ``PAD``, ``SOS`` and ``UNK`` are never drawn (nor ``EOS``
+        ``start`` followed by the generated characters (``EOS_ID`` ends a name and is
+        not included). ``PAD_ID``, ``SOS_ID`` and ``UNK_ID`` are never drawn (nor ``EOS_ID``
         when ``use_sos=False``: a corpus has no end).
     """
     _check_temperature(temperature)
     _check_top_k(top_k)
     if not isinstance(start, str):
         raise TypeError(f"start must be a string of first letters, got {type(start).__name__}")
-    if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
-        raise ValueError(f"max_length must be an int >= 1, got {max_length!r}")
+    require_int(max_length, "max_length", low=1)
     if model.n_categories:
         n_cat = model.n_categories
-        if isinstance(category, bool) or not isinstance(category, int) or not 0 <= category < n_cat:
-            raise ValueError(
-                f"this model is conditioned: category must be an int in [0, {n_cat}), got {category!r}"
-            )
+        if category is None:
+            raise ValueError(f"this model is conditioned: category must be an int in [0, {n_cat - 1}], got None")
+        require_int(category, "category", low=0, high=n_cat - 1)
     elif category is not None:
         raise ValueError("this model is unconditioned: leave category=None")
     start_ids = [int(i) for i in vocab.encode(start)]
-    prefix = ([SOS] if use_sos else []) + start_ids
+    prefix = ([SOS_ID] if use_sos else []) + start_ids
     if not prefix:
         raise ValueError("with use_sos=False the model needs at least one start character, e.g. start='\\n'")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     cats = None if category is None else torch.tensor([category], device=device)
-    # Never draw padding, start or unknown; without SOS there is no end either.
-    banned = [PAD, SOS, UNK] + ([] if use_sos else [EOS])
+    # Never draw padding, start or unknown; without SOS_ID there is no end either.
+    banned = [PAD_ID, SOS_ID, UNK_ID] + ([] if use_sos else [EOS_ID])
     out = list(start_ids)
     # Read the whole prefix in one call; its last scores predict the next character.
     scores, hidden = model(torch.tensor([prefix], device=device), cats)
@@ -315,7 +310,7 @@ def sample(
         # last = [1, vocab]
         last[:, banned] = float("-inf")
         nxt = int(pick_next(last, temperature, top_k, generator))
-        if use_sos and nxt == EOS:
+        if use_sos and nxt == EOS_ID:
             break
         out.append(nxt)
         scores, hidden = model(torch.tensor([[nxt]], device=device), cats, hidden)
@@ -327,12 +322,14 @@ def sample(
 # --------------------------------------------------------------------------- data
 
 
-def encode_names(
+def encode_lm_examples(
     names: Sequence[str], categories: Sequence[int], vocab: CharVocab
 ) -> list[tuple[torch.Tensor, int, torch.Tensor]]:
-    """One ``(inputs, category, targets)`` example per name.
+    """One language-model example ``(inputs, category, targets)`` per name.
 
-    ``inputs = [SOS, w_1 .. w_n]`` and ``targets = [w_1 .. w_n, EOS]``: at every
+    (Not :func:`course_utils.data.loaders.encode_names`, which gives a classifier the bare ids.)
+
+    ``inputs = [SOS_ID, w_1 .. w_n]`` and ``targets = [w_1 .. w_n, EOS_ID]``: at every
     position the model predicts the next character, and finally the end.
 
     Returns:
@@ -347,22 +344,25 @@ def encode_names(
         ids = [int(i) for i in vocab.encode(name)]
         if not ids:
             raise ValueError(f"empty name at position {len(examples)}: every name needs a character")
-        examples.append((torch.tensor([SOS] + ids), int(cat), torch.tensor(ids + [EOS])))
+        examples.append((torch.tensor([SOS_ID] + ids), int(cat), torch.tensor(ids + [EOS_ID])))
     return examples
+
+
+encode_names = encode_lm_examples  # deprecated alias: lecture 07 still imports this name
 
 
 def collate_names(
     batch: Sequence[tuple[torch.Tensor, int, torch.Tensor]],
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Pad a list of :func:`encode_names` examples with ``PAD`` (``collate_fn`` for a DataLoader).
+    """Pad a list of :func:`encode_lm_examples` examples with ``PAD_ID`` (``collate_fn`` for a DataLoader).
 
     Returns:
         ``(inputs [batch, max len], categories [batch], targets [batch, max len])``.
     """
     if not batch:
         raise ValueError("collate_names got an empty batch")
-    inputs = nn.utils.rnn.pad_sequence([b[0] for b in batch], batch_first=True, padding_value=PAD)
-    targets = nn.utils.rnn.pad_sequence([b[2] for b in batch], batch_first=True, padding_value=PAD)
+    inputs, _ = pad_sequences([b[0] for b in batch])
+    targets, _ = pad_sequences([b[2] for b in batch])
     return inputs, torch.tensor([b[1] for b in batch]), targets
 
 
@@ -380,11 +380,9 @@ def corpus_windows(
     ids = torch.as_tensor(ids, dtype=torch.long)
     if ids.dim() != 1:
         raise ValueError(f"ids must be a 1-D sequence of character ids, got shape {tuple(ids.shape)}")
-    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
-        raise ValueError(f"seq_len must be an int >= 1, got {seq_len!r}")
+    require_int(seq_len, "seq_len", low=1)
     stride = seq_len if stride is None else stride
-    if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
-        raise ValueError(f"stride must be an int >= 1, got {stride!r}")
+    require_int(stride, "stride", low=1)
     if ids.numel() < seq_len + 1:
         raise ValueError(f"need at least seq_len + 1 = {seq_len + 1} ids for one window, got {ids.numel()}")
     starts = torch.arange(0, ids.numel() - seq_len, stride)
@@ -403,7 +401,7 @@ def lm_step(
     """``step_fn`` for :func:`course_utils.training.train`: scores and targets of the real characters.
 
     Batches are ``(inputs, targets)`` (corpus) or ``(inputs, categories, targets)``
-    (names), ids ``[batch, seq len]``. Positions whose target is ``PAD`` are dropped,
+    (names), ids ``[batch, seq len]``. Positions whose target is ``PAD_ID`` are dropped,
     so ``CrossEntropyLoss()`` on the result is the mean loss per character.
 
     Returns:
@@ -419,7 +417,7 @@ def lm_step(
         scores, _ = model(inputs.to(device), cats.to(device))
     targets = targets.to(device)
     # scores = [batch, seq len, vocab], targets = [batch, seq len]
-    keep = targets != PAD
+    keep = targets != PAD_ID
     return scores[keep], targets[keep]
 
 

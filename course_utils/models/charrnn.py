@@ -11,10 +11,12 @@ Two models classify a name (a sequence of characters ``w_1 ... w_T``) into a lan
   padding never touches the recurrence), and a linear layer from the last hidden state
   ``h_T`` to one raw score per language (use ``nn.CrossEntropyLoss``).
 
-Helpers around them: :func:`encode_names`, :func:`make_name_loaders`, :func:`predict_topk`,
-:func:`predict_labels`, :func:`confusion_matrix`, :func:`macro_f1`, :func:`train_classifier`.
+Helpers around them: :func:`name_to_onehot`, :func:`predict_topk`, :func:`predict_labels`,
+:func:`train_classifier`. The loaders (``make_name_loaders``, ``encode_names``) are in
+:mod:`course_utils.data.loaders`, the metrics (``confusion_matrix``, ``macro_f1``) in
+:mod:`course_utils.metrics`; this module still re-exports them for lecture 06.
 
->>> loaders = make_name_loaders(load_names(), batch_size=64)   # course_utils.data
+>>> loaders = make_name_loaders(load_names(), batch_size=64)   # course_utils.data.loaders
 >>> model = CharRNNClassifier(len(loaders.vocab), len(loaders.languages), cell="gru")
 >>> history = train_classifier(model, loaders, epochs=10, device=device)
 >>> predict_topk(model, "Nakamura", loaders.vocab, loaders.languages)   # [(language, probability)] * 3
@@ -22,77 +24,38 @@ Helpers around them: :func:`encode_names`, :func:`make_name_loaders`, :func:`pre
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterable, Literal, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
-from torch.utils.data import DataLoader, Dataset
 
-from course_utils._validate import describe
-from course_utils.training import History, accuracy, train
+from course_utils._validate import describe, require_int
+from course_utils.data.loaders import NameLoaders, encode_names, make_name_loaders
+from course_utils.data.vocab import PAD_ID
+from course_utils.metrics import accuracy, confusion_matrix, macro_f1
+from course_utils.models import CELLS
+from course_utils.training import History, train
 
 __all__ = [
-    "PAD_ID",
     "CharRNNClassifier",
-    "NameLoaders",
     "SlidesRNN",
-    "confusion_matrix",
-    "encode_names",
-    "macro_f1",
-    "make_name_loaders",
     "name_to_onehot",
     "predict_labels",
     "predict_topk",
     "train_classifier",
     "train_one_name",
+    # Deprecated re-exports, kept while lecture 06 (and the benchmark) import them from here:
+    # the loaders live in course_utils.data.loaders, the metrics in course_utils.metrics.
+    "NameLoaders",
+    "confusion_matrix",
+    "encode_names",
+    "macro_f1",
+    "make_name_loaders",
 ]
 
-PAD_ID = 0
-"""Id of the padding symbol; ``course_utils.data.Vocab`` reserves 0 for it."""
-
-CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-
-
-# --------------------------------------------------------------------------------------------
-# Encoding
-# --------------------------------------------------------------------------------------------
-
-
-def _encode_one(name: str, vocab: Any) -> list[int]:
-    if not isinstance(name, str):
-        raise TypeError(f"names must be strings, got {describe(name)}: {name!r}")
-    if not name:
-        raise ValueError("cannot encode an empty name: a name needs at least one character")
-    if hasattr(vocab, "encode"):
-        ids = list(vocab.encode(name))
-    elif isinstance(vocab, dict):
-        try:
-            ids = [vocab[c] for c in name]
-        except KeyError as err:
-            raise ValueError(f"character {err.args[0]!r} of {name!r} is not in the vocabulary") from None
-    else:
-        raise TypeError(f"vocab must have .encode(str) or be a dict char -> id, got {describe(vocab)}")
-    return [int(i) for i in ids]
-
-
-def encode_names(names: Iterable[str], vocab: Any) -> list[torch.Tensor]:
-    """Turn each name into a 1-D LongTensor of character ids (no SOS/EOS, no padding).
-
-    Args:
-        names: the names, e.g. ``["Smith", "Nakamura"]``.
-        vocab: a :class:`course_utils.data.Vocab` (anything with ``encode(str) -> list[int]``)
-            or a plain ``dict`` char -> id.
-
-    Returns:
-        ``[tensor([id(w_1), ..., id(w_T)]), ...]``, one ``[T_i]`` int64 tensor per name.
-    """
-    if isinstance(names, str):
-        raise TypeError(f"encode_names expects a list of names, got the single string {names!r}; "
-                        f"wrap it: encode_names([{names!r}], vocab)")
-    return [torch.tensor(_encode_one(n, vocab), dtype=torch.long) for n in names]
 
 
 def name_to_onehot(name: str, vocab: Any) -> torch.Tensor:
@@ -133,8 +96,7 @@ class SlidesRNN(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, output_size: int, *, suggested: bool = False) -> None:
         super().__init__()
         for arg, val in (("input_size", input_size), ("hidden_size", hidden_size), ("output_size", output_size)):
-            if isinstance(val, bool) or not isinstance(val, int) or val < 1:
-                raise ValueError(f"{arg} must be a positive int, got {val!r}")
+            require_int(val, arg, low=1)
         self.hidden_size = hidden_size
         self.suggested = suggested
         self.i2h = nn.Linear(input_size + hidden_size, hidden_size)
@@ -234,11 +196,9 @@ class CharRNNClassifier(nn.Module):
         super().__init__()
         for arg, val, low in (("vocab_size", vocab_size, 2), ("n_classes", n_classes, 2),
                               ("hidden_size", hidden_size, 1), ("num_layers", num_layers, 1)):
-            if isinstance(val, bool) or not isinstance(val, int) or val < low:
-                raise ValueError(f"{arg} must be an int >= {low}, got {val!r}")
-        if embedding_dim is not None and (isinstance(embedding_dim, bool) or not isinstance(embedding_dim, int)
-                                          or embedding_dim < 1):
-            raise ValueError(f"embedding_dim must be a positive int or None (one-hot), got {embedding_dim!r}")
+            require_int(val, arg, low=low)
+        if embedding_dim is not None:  # None: one-hot inputs
+            require_int(embedding_dim, "embedding_dim", low=1)
         if not isinstance(cell, str) or cell.lower() not in CELLS:
             raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
         if not 0.0 <= float(dropout) < 1.0:
@@ -311,99 +271,6 @@ class CharRNNClassifier(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------
-# Data loaders
-# --------------------------------------------------------------------------------------------
-
-
-class _EncodedNames(Dataset):
-    def __init__(self, seqs: list[torch.Tensor], labels: Sequence[int]) -> None:
-        self.seqs = seqs
-        self.labels = [int(y) for y in labels]
-
-    def __len__(self) -> int:
-        return len(self.seqs)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return self.seqs[i], self.labels[i]
-
-
-@dataclass
-class NameLoaders:
-    """What :func:`make_name_loaders` returns.
-
-    ``train``/``val``/``test`` yield ``(x [batch, max_len], lengths [batch], y [batch])``.
-    """
-
-    train: DataLoader
-    val: DataLoader
-    test: DataLoader
-    vocab: Any
-    languages: list[str]
-    batch_size: int
-
-    @property
-    def n_train_chars(self) -> int:
-        """Characters (tokens) in one pass over the training set."""
-        return sum(len(s) for s in self.train.dataset.seqs)
-
-
-def _split_parts(dataset: Any) -> dict[str, tuple[tuple[str, ...], tuple[int, ...]]]:
-    """``{"train" | "val" | "test": (names, labels)}`` of a names dataset, each split non-empty."""
-    for attr in ("train", "val", "test", "languages"):
-        if not hasattr(dataset, attr):
-            raise TypeError(f"dataset must be a NamesDataset (from course_utils.data.load_names()) with "
-                            f".train/.val/.test/.languages, got {describe(dataset)} without .{attr}")
-    parts = {}
-    for part in ("train", "val", "test"):
-        examples = list(getattr(dataset, part))
-        if not examples:
-            raise ValueError(f"the {part} split of the dataset is empty; every split needs names")
-        parts[part] = tuple(zip(*examples))
-    return parts
-
-
-def make_name_loaders(
-    dataset: Any,
-    batch_size: int = 64,
-    *,
-    vocab: Any | None = None,
-    bucket: bool = True,
-    seed: int = 0,
-) -> NameLoaders:
-    """Batched loaders over the fixed train/val/test splits of a names dataset.
-
-    Training batches are length-bucketed (names of similar length together, so little
-    padding; :class:`course_utils.data.BucketBatchSampler`) in a seeded random order;
-    validation and test batches keep the split's order. Batches are
-    ``(x [batch, max_len], lengths [batch], y [batch])`` from :func:`course_utils.data.pad_collate`.
-
-    Args:
-        dataset: a :class:`course_utils.data.NamesDataset` (``load_names()``): its ``.train``,
-            ``.val``, ``.test`` lists of ``(name, label)`` and its sorted ``.languages``.
-        batch_size: names per batch.
-        vocab: character vocabulary; default :func:`course_utils.data.names_vocab` (fixed ids).
-        bucket: use the length-bucketed sampler for training (else plain shuffling).
-        seed: shuffling seed, so two runs see the same batches.
-    """
-    from course_utils import data as cdata
-
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    vocab = cdata.names_vocab() if vocab is None else vocab
-    loaders: dict[str, DataLoader] = {}
-    for part, (names, labels) in _split_parts(dataset).items():
-        ds = _EncodedNames(encode_names(names, vocab), labels)
-        if part == "train" and bucket:
-            sampler = cdata.BucketBatchSampler([len(s) for s in ds.seqs], batch_size, shuffle=True, seed=seed)
-            loaders[part] = DataLoader(ds, batch_sampler=sampler, collate_fn=cdata.pad_collate)
-        else:
-            loaders[part] = DataLoader(ds, batch_size=batch_size, shuffle=(part == "train"),
-                                       generator=torch.Generator().manual_seed(seed),
-                                       collate_fn=cdata.pad_collate)
-    return NameLoaders(loaders["train"], loaders["val"], loaders["test"], vocab, list(dataset.languages), batch_size)
-
-
-# --------------------------------------------------------------------------------------------
 # Prediction and metrics
 # --------------------------------------------------------------------------------------------
 
@@ -436,8 +303,7 @@ def predict_topk(
         raise ValueError(f"name must be a non-empty string, got {name!r}")
     if len(languages) != model.n_classes:
         raise ValueError(f"got {len(languages)} languages for a model with {model.n_classes} classes")
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(languages):
-        raise ValueError(f"k must be an int in [1, {len(languages)}], got {k!r}")
+    require_int(k, "k", low=1, high=len(languages))
     device = torch.device(device) if device is not None else _device_of(model)
     ids = encode_names([name.strip()], vocab)[0]
     was_training = model.training
@@ -468,56 +334,6 @@ def predict_labels(
         trues.append(y.cpu())
     model.train(was_training)
     return torch.cat(trues).numpy().astype(np.int64), torch.cat(preds).numpy().astype(np.int64)
-
-
-def _labels(y_true: Any, y_pred: Any, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    t = np.asarray(y_true.cpu() if isinstance(y_true, torch.Tensor) else y_true)
-    p = np.asarray(y_pred.cpu() if isinstance(y_pred, torch.Tensor) else y_pred)
-    if t.ndim != 1 or t.shape != p.shape:
-        raise ValueError(f"y_true and y_pred must be 1-D of equal length, got shapes {t.shape} and {p.shape}")
-    if t.size == 0:
-        raise ValueError("y_true is empty: nothing to score")
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
-        raise ValueError(f"n_classes must be a positive int, got {n_classes!r}")
-    for name, arr in (("y_true", t), ("y_pred", p)):
-        if not np.issubdtype(arr.dtype, np.integer):
-            raise TypeError(f"{name} must hold integer class ids, got dtype {arr.dtype}")
-        if arr.min() < 0 or arr.max() >= n_classes:
-            raise ValueError(f"{name} ids must be in [0, {n_classes}), got range [{arr.min()}, {arr.max()}]")
-    return t.astype(np.int64), p.astype(np.int64)
-
-
-def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int) -> np.ndarray:
-    """Counts ``cm[i, j]`` = names of true language ``i`` predicted as ``j``.
-
-    Args:
-        y_true, y_pred: class ids ``[n]`` (arrays, lists or tensors).
-        n_classes: number of classes (rows/columns, even for classes that never occur).
-
-    Returns:
-        ``[n_classes, n_classes]`` int64 array.
-    """
-    t, p = _labels(y_true, y_pred, n_classes)
-    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(cm, (t, p), 1)
-    return cm
-
-
-def macro_f1(y_true: Any, y_pred: Any, n_classes: int) -> float:
-    """Unweighted mean over classes of ``F1 = 2 P R / (P + R)``.
-
-    Every language counts the same however many names it has, so a model that ignores the
-    small languages scores low even when its accuracy is high. As in scikit-learn's
-    ``f1_score(average="macro")``, the mean runs over the classes that occur in ``y_true`` or
-    ``y_pred``; a class with no correct prediction has F1 = 0.
-    """
-    cm = confusion_matrix(y_true, y_pred, n_classes).astype(np.float64)
-    tp = np.diag(cm)
-    predicted, actual = cm.sum(axis=0), cm.sum(axis=1)
-    present = (predicted + actual) > 0
-    # F1 = 2 TP / (2 TP + FP + FN) = 2 TP / (predicted + actual)
-    f1 = np.divide(2 * tp, predicted + actual, out=np.zeros_like(tp), where=present)
-    return float(f1[present].mean())
 
 
 # --------------------------------------------------------------------------------------------

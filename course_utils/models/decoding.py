@@ -18,6 +18,7 @@ from typing import Sequence
 
 import torch
 
+from course_utils._validate import require_int
 from course_utils.data.vocab import EOS_ID, SOS_ID, Vocab
 from course_utils.models.seq2seq import Seq2Seq, _check_ids, lengths_from_padding
 
@@ -50,8 +51,7 @@ def _check_decode_args(model: Seq2Seq, src: torch.Tensor, max_len: int) -> None:
     if not isinstance(model, Seq2Seq):
         raise TypeError(f"model must be a course_utils.models.seq2seq.Seq2Seq, got {type(model).__name__}")
     _check_ids(src, "src")
-    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
-        raise ValueError(f"max_len must be a positive int (the most tokens to generate), got {max_len!r}")
+    require_int(max_len, "max_len", low=1)
 
 
 @torch.no_grad()
@@ -147,8 +147,7 @@ def beam_search(
         One :class:`Translation` per row of ``src``; ``score`` is the summed log-probability.
     """
     _check_decode_args(model, src, max_len)
-    if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
-        raise ValueError(f"beam_width must be a positive int, got {beam_width!r}")
+    require_int(beam_width, "beam_width", low=1)
     if not length_penalty >= 0:
         raise ValueError(f"length_penalty must be >= 0, got {length_penalty!r}")
     if src_lengths is None:

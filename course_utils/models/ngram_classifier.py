@@ -27,11 +27,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from course_utils._validate import describe
-from course_utils.models.charrnn import NameLoaders, _EncodedNames, _split_parts
+from course_utils._validate import describe, require_int
+from course_utils.data.loaders import EncodedNames, NameLoaders, split_examples
+from course_utils.data.vocab import PAD_ID
 
 __all__ = [
-    "UNSEEN_ID",
     "CharNgramClassifier",
     "NgramVocab",
     "char_ngrams",
@@ -39,14 +39,13 @@ __all__ = [
     "ngram_collate",
 ]
 
-#: Id 0 stands for every n-gram not seen in training; its vector is fixed at zero.
-UNSEEN_ID = 0
+# Every n-gram not seen in training gets id PAD_ID (0), the course's padding id: the bag's
+# ``padding_idx``, so it is left out of the mean, exactly as padding would be.
 
 
 def _check_orders(n_min: int, n_max: int) -> None:
     for arg, val in (("n_min", n_min), ("n_max", n_max)):
-        if isinstance(val, bool) or not isinstance(val, int) or val < 1:
-            raise ValueError(f"{arg} must be an int >= 1, got {val!r}")
+        require_int(val, arg, low=1)
     if n_min > n_max:
         raise ValueError(f"n_min must be <= n_max, got n_min={n_min}, n_max={n_max}")
 
@@ -80,7 +79,7 @@ def _ngrams(name: str, n_min: int, n_max: int) -> list[str]:
 
 @dataclass
 class NgramVocab:
-    """Ids for the character n-grams seen in training (id ``UNSEEN_ID`` = 0 for any other).
+    """Ids for the character n-grams seen in training (id ``PAD_ID`` = 0 for any other).
 
     Attributes:
         itos: ``itos[i]`` is the n-gram with id ``i``; ``itos[0]`` is ``"<unseen>"``.
@@ -106,8 +105,7 @@ class NgramVocab:
         (ties alphabetical, so the ids do not depend on the order of ``names``)."""
         if isinstance(names, str):
             raise TypeError(f"build expects a list of names, got the single string {names!r}")
-        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
-            raise ValueError(f"min_count must be an int >= 1, got {min_count!r}")
+        require_int(min_count, "min_count", low=1)
         counts = Counter(g for name in names for g in char_ngrams(name, n_min, n_max))
         if not counts:
             raise ValueError("no names given to build the n-gram vocabulary from")
@@ -121,7 +119,7 @@ class NgramVocab:
         """The n-gram ids of one name: int64 ``[number of n-grams]`` (unseen ones are 0)."""
         if not isinstance(name, str) or not name:
             raise ValueError(f"name must be a non-empty string, got {name!r}")
-        return torch.tensor([self.stoi.get(g, UNSEEN_ID) for g in _ngrams(name, self.n_min, self.n_max)],
+        return torch.tensor([self.stoi.get(g, PAD_ID) for g in _ngrams(name, self.n_min, self.n_max)],
                             dtype=torch.long)
 
 
@@ -157,13 +155,12 @@ class CharNgramClassifier(nn.Module):
         super().__init__()
         for arg, val, low in (("n_ngrams", n_ngrams, 2), ("n_classes", n_classes, 2),
                               ("embedding_dim", embedding_dim, 1)):
-            if isinstance(val, bool) or not isinstance(val, int) or val < low:
-                raise ValueError(f"{arg} must be an int >= {low}, got {val!r}")
+            require_int(val, arg, low=low)
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         self.n_ngrams = n_ngrams
         self.n_classes = n_classes
-        self.bag = nn.EmbeddingBag(n_ngrams, embedding_dim, mode="mean", padding_idx=UNSEEN_ID)
+        self.bag = nn.EmbeddingBag(n_ngrams, embedding_dim, mode="mean", padding_idx=PAD_ID)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(embedding_dim, n_classes)
 
@@ -205,13 +202,12 @@ def make_ngram_loaders(dataset: Any, vocab: NgramVocab, batch_size: int = 32, *,
     so ``predict_labels`` and the training loops that call ``model(a, b)`` work unchanged.
     Training batches are shuffled with ``seed``; validation and test keep the split's order.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    require_int(batch_size, "batch_size", low=1)
     if not isinstance(vocab, NgramVocab):
         raise TypeError(f"vocab must be an NgramVocab (NgramVocab.build(train names)), got {describe(vocab)}")
     loaders: dict[str, DataLoader] = {}
-    for part, (names, labels) in _split_parts(dataset).items():
-        ds = _EncodedNames([vocab.encode(n) for n in names], labels)
+    for part, (names, labels) in split_examples(dataset).items():
+        ds = EncodedNames([vocab.encode(n) for n in names], labels)
         loaders[part] = DataLoader(ds, batch_size=batch_size, shuffle=(part == "train"),
                                    generator=torch.Generator().manual_seed(seed), collate_fn=ngram_collate)
     return NameLoaders(loaders["train"], loaders["val"], loaders["test"], vocab, list(dataset.languages), batch_size)

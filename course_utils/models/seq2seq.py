@@ -41,12 +41,10 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from course_utils.data.vocab import EOS_ID, PAD_ID, SOS_ID
+from course_utils.data.vocab import PAD_ID, SOS_ID
+from course_utils.models import count_parameters
 
 __all__ = [
-    "EOS_ID",
-    "PAD_ID",
-    "SOS_ID",
     "AttnDecoderRNN",
     "BahdanauAttention",
     "ContextDecoderGRU",
@@ -57,7 +55,7 @@ __all__ = [
     "LSTMDecoder",
     "LSTMEncoder",
     "Seq2Seq",
-    "count_parameters",
+    "count_parameters",  # re-exported from course_utils.models: lecture 09 imports it from here
     "lengths_from_padding",
     "reverse_padded",
     "seq2seq_step",
@@ -66,11 +64,6 @@ __all__ = [
 ]
 
 State = tuple[torch.Tensor, ...]
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters (what the four-model table reports)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def _check_ids(x: object, name: str) -> torch.Tensor:

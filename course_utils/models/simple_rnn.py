@@ -20,6 +20,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from course_utils._validate import require_int
+
 __all__ = ["RNNLanguageModel", "lm_loss"]
 
 
@@ -41,8 +43,7 @@ class RNNLanguageModel(nn.Module):
         super().__init__()
         for name, value in [("vocab_size", vocab_size), ("emb_dim", emb_dim), ("hidden_dim", hidden_dim),
                             ("num_layers", num_layers)]:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            require_int(value, name, low=1)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(
                 f"nonlinearity must be 'tanh' or 'relu' (what nn.RNN offers), got {nonlinearity!r}; "

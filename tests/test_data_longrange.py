@@ -1,11 +1,11 @@
-"""Tests for course_utils.models.longrange: the remember-the-first-symbol task."""
+"""Tests for course_utils.data.longrange: the remember-the-first-symbol task."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from course_utils.models.longrange import chance_accuracy, first_symbol_task, n_tokens
+from course_utils.data.longrange import chance_accuracy, first_symbol_task, n_tokens
 
 
 def test_shapes_dtypes_and_label_is_first_symbol() -> None:
@@ -65,7 +65,8 @@ def test_chance_accuracy() -> None:
      ({"n_examples": 2.5}, "n_examples")],
 )
 def test_bad_arguments(kwargs: dict, match: str) -> None:
-    with pytest.raises(ValueError, match=match):
+    wrong_type = any(not isinstance(v, int) for v in kwargs.values())
+    with pytest.raises(TypeError if wrong_type else ValueError, match=match):
         first_symbol_task(**kwargs)
 
 
