@@ -59,5 +59,5 @@ def test_make_name_loaders() -> None:
         make_name_loaders(names, batch_size=4)
     with pytest.raises(ValueError, match="batch_size"):
         make_name_loaders(data, batch_size=0)
-    with pytest.raises(TypeError, match="batch_size must be an int"):
+    with pytest.raises(TypeError, match="batch_size must be a positive int, got float"):
         make_name_loaders(data, batch_size=2.0)

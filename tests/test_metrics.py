@@ -46,7 +46,7 @@ def test_macro_f1_counts_only_classes_that_occur() -> None:
     # a class that is predicted but never true counts, with F1 = 0
     assert macro_f1([0, 0], [0, 1], 2) == pytest.approx((2 / 3 + 0.0) / 2)
     assert confusion_matrix(torch.tensor([1]), torch.tensor([1]), 3).tolist() == [[0, 0, 0], [0, 1, 0], [0, 0, 0]]
-    with pytest.raises(TypeError, match="n_classes must be an int"):
+    with pytest.raises(TypeError, match="n_classes must be a positive int, got float"):
         confusion_matrix([0], [0], 2.0)
     with pytest.raises(ValueError, match="empty"):
         macro_f1([], [], 2)
