@@ -37,8 +37,9 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -210,7 +211,8 @@ def budget_training(
         val_acc = float((y_true == y_pred).mean())
         if val_acc > best_acc:
             best_acc, best_epoch, best_state = val_acc, epoch, copy.deepcopy(model.state_dict())
-        log(f"  epoch {epoch:3d}  train time {spent:6.1f} s  last-batch loss {loss.item():.3f}  val accuracy {val_acc:.3f}")
+        log(f"  epoch {epoch:3d}  train time {spent:6.1f} s  last-batch loss {loss.item():.3f}  "
+            f"val accuracy {val_acc:.3f}")
     model.load_state_dict(best_state)
     y_true, y_pred = predict_labels(model, loaders.test, device)
     return BudgetResult(
@@ -382,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = torch.device(args.device)
     try:
         data = load_names(args.source)
-    except Exception as err:  # noqa: BLE001 - report any data problem and stop
+    except Exception as err:  # any data problem: report it and stop
         print(f"cannot load names from {args.source!r}: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
     if args.per_language is not None:

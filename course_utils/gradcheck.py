@@ -14,14 +14,14 @@ float64: in float32 the centred difference itself is only good to ~1e-3.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Union
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch
 
 from course_utils._validate import describe, require_array, require_float, require_same_shape
 
-Array = Union[np.ndarray, torch.Tensor]
+Array = np.ndarray | torch.Tensor
 
 __all__ = ["compare_gradients", "numeric_gradient", "numeric_gradient_array", "rel_error"]
 

@@ -6,7 +6,7 @@ so notebooks can combine them in subplots.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -33,7 +33,9 @@ def _matrix(m: object, name: str) -> np.ndarray:
     return arr
 
 
-def plot_losses(history: object, ax: Axes | None = None, *, keys: Sequence[str] | None = None, title: str = "Loss") -> Axes:
+def plot_losses(
+    history: object, ax: Axes | None = None, *, keys: Sequence[str] | None = None, title: str = "Loss"
+) -> Axes:
     """Loss curves against epoch (or update).
 
     Args:

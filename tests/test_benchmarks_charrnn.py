@@ -85,8 +85,9 @@ def test_ngram_reference_within_budget(bench, tiny) -> None:
 
 
 def test_main_end_to_end(bench, capsys) -> None:
-    code = bench.main(["--seconds", "0.3", "--per-language", "10", "--repeats", "1", "--hidden-size", "8", "--speed-batch-size", "16",
-                       "--seeds", "2", "--min-accuracy", "0", "--min-speedup", "0", "--quiet"])
+    code = bench.main(["--seconds", "0.3", "--per-language", "10", "--repeats", "1", "--hidden-size", "8",
+                       "--speed-batch-size", "16", "--seeds", "2", "--min-accuracy", "0", "--min-speedup", "0",
+                       "--quiet"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "test accuracy within 0.3 s, mean of 2 seeds" in out and "tokens/s" in out

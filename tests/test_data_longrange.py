@@ -72,4 +72,4 @@ def test_bad_arguments(kwargs: dict, match: str) -> None:
 
 def test_seed_must_be_int() -> None:
     with pytest.raises(TypeError, match="seed"):
-        first_symbol_task(5, seed="0")  # type: ignore[arg-type]
+        first_symbol_task(5, seed="0")

@@ -130,7 +130,7 @@ def test_split_is_stratified_and_disjoint(offline):
     assert not ({n for n, _ in train} & {n for n, _ in test})
     for lab, lang in enumerate(offline.languages):
         n = offline.counts()[lang]
-        n_test = sum(1 for _, l in test if l == lab)
+        n_test = sum(1 for _, label in test if label == lab)
         assert abs(n_test - 0.1 * n) <= 1
     assert offline.split(seed=1) != offline.split(seed=0)
     with pytest.raises(ValueError, match="between 0 and 1"):

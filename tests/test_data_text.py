@@ -28,4 +28,4 @@ def test_the_data_sets_fold_with_it() -> None:
 
 def test_strip_accents_rejects_non_strings() -> None:
     with pytest.raises(TypeError, match="expects a str, got int"):
-        strip_accents(3)  # type: ignore[arg-type]  # the wrong type is the point of the test
+        strip_accents(3)  # the wrong type is the point of the test

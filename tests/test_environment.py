@@ -37,7 +37,7 @@ def test_unknown_device_name_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, b
 
 def test_non_string_device_name_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="device name must be a str"):
-        get_device(0)  # type: ignore[arg-type]
+        get_device(0)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA, so asking for it is not an error")
@@ -62,10 +62,12 @@ def test_seeding_makes_python_numpy_and_torch_repeat() -> None:
 @pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "0", True])
 def test_bad_seed(seed: object) -> None:
     with pytest.raises((TypeError, ValueError), match="seed must be"):
-        seed_everything(seed)  # type: ignore[arg-type]
+        seed_everything(seed)
 
 
-def test_setup_returns_device_and_reports_it(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_setup_returns_device_and_reports_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv(DEVICE_ENV_VAR, "cpu")
     device = course_utils.setup(seed=7)
     assert device == torch.device("cpu")
@@ -88,6 +90,6 @@ def test_threads_from_argument_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
         with pytest.raises(ValueError, match="positive integer, got 0"):
             set_threads(0)
         with pytest.raises(TypeError, match="must be an int"):
-            set_threads(1.5)  # type: ignore[arg-type]
+            set_threads(1.5)
     finally:
         torch.set_num_threads(before)

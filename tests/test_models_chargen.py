@@ -65,7 +65,10 @@ def test_linear_cell_has_no_nonlinearity(vocab: Vocab) -> None:
     model = CharGenerator(len(vocab), 8, embedding_dim=4, cell="linear").double()
     x1, x2 = torch.randn(3, 5, 4, dtype=torch.float64), torch.randn(3, 5, 4, dtype=torch.float64)
     zero = torch.zeros_like(x1)
-    h = lambda x: model._linear_recurrence(x, None)[0]  # noqa: E731
+
+    def h(x):
+        return model._linear_recurrence(x, None)[0]
+
     torch.testing.assert_close(h(x1 + x2) - h(zero), (h(x1) - h(zero)) + (h(x2) - h(zero)))
 
 
@@ -117,13 +120,13 @@ def test_bad_temperature_errors(temperature: float) -> None:
 @pytest.mark.parametrize("bad", ["1", True])
 def test_temperature_must_be_a_number(bad: object) -> None:
     with pytest.raises(TypeError, match="temperature"):
-        pick_next(torch.zeros(1, 3), bad)  # type: ignore[arg-type]
+        pick_next(torch.zeros(1, 3), bad)
 
 
 @pytest.mark.parametrize(("top_k", "error"), [(0, ValueError), (-1, ValueError), (1.5, TypeError)])
 def test_bad_top_k_errors(top_k: object, error: type[Exception]) -> None:
     with pytest.raises(error, match="top_k"):
-        next_char_probs(torch.zeros(1, 3), 1.0, top_k)  # type: ignore[arg-type]
+        next_char_probs(torch.zeros(1, 3), 1.0, top_k)
 
 
 def test_pick_next_greedy_cases() -> None:
@@ -199,7 +202,7 @@ def test_sample_argument_errors(vocab: Vocab) -> None:
     with pytest.raises(ValueError, match="max_length"):
         sample(model, vocab, category=0, max_length=0)
     with pytest.raises(TypeError, match="start"):
-        sample(model, vocab, 5, category=0)  # type: ignore[arg-type]
+        sample(model, vocab, 5, category=0)
 
 
 # --------------------------------------------------------------------------- data and evaluation

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from course_utils.data import NamesDataset
-from course_utils.models.charrnn import predict_labels
 from course_utils.data.vocab import PAD_ID
+from course_utils.models.charrnn import predict_labels
 from course_utils.models.ngram_classifier import (
     CharNgramClassifier,
     NgramVocab,

@@ -22,7 +22,8 @@ def _close_figures():
 
 
 def test_plot_losses_from_history_and_dict() -> None:
-    history = History([{"epoch": 1, "train_loss": 2.0, "val_loss": 2.5}, {"epoch": 2, "train_loss": 1.0, "val_loss": 1.5}])
+    history = History([{"epoch": 1, "train_loss": 2.0, "val_loss": 2.5},
+                       {"epoch": 2, "train_loss": 1.0, "val_loss": 1.5}])
     ax = plot_losses(history)
     assert sorted(line.get_label() for line in ax.lines) == ["train_loss", "val_loss"]
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [2.0, 1.0])

@@ -1,10 +1,10 @@
 """Tests for course_utils.toy_corpus."""
 
-import pytest
-import torch
-
 import math
 from collections import Counter
+
+import pytest
+import torch
 
 from course_utils.toy_corpus import BOS, EOS, EXAMPLE_SENTENCE, build_vocab, encode, entropy_per_token, toy_sentences
 

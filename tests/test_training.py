@@ -40,7 +40,7 @@ def test_clip_norm_bounds_the_gradient() -> None:
     seen: list[float] = []
 
     class Spy(torch.optim.SGD):
-        def step(self, closure=None):  # type: ignore[override]
+        def step(self, closure=None):
             seen.append(float(torch.sqrt(sum((p.grad ** 2).sum() for p in model.parameters()))))
             return super().step(closure)
 

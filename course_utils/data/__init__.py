@@ -33,6 +33,7 @@ from course_utils.data.download import (
     download_file,
     fetch_tutorial_data,
 )
+from course_utils.data.loaders import EncodedNames, NameLoaders, encode_names, make_name_loaders, split_examples
 from course_utils.data.names import (
     ALL_LETTERS,
     N_LETTERS,
@@ -52,7 +53,6 @@ from course_utils.data.pairs import (
     load_pairs,
     normalize_string,
 )
-from course_utils.data.loaders import EncodedNames, NameLoaders, encode_names, make_name_loaders, split_examples
 from course_utils.data.splits import stratified_split, train_val_test_split
 from course_utils.data.text import strip_accents
 from course_utils.data.vocab import (

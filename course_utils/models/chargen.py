@@ -29,7 +29,8 @@ A vocabulary is a :class:`course_utils.data.Vocab` or a
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Protocol, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 import torch
 from torch import nn

@@ -124,7 +124,7 @@ class SlidesRNN(nn.Module):
             return self.i2o(combined), new_hidden
         return self.softmax(self.h2o(new_hidden)), new_hidden
 
-    def initHidden(self) -> torch.Tensor:  # noqa: N802  (the slides' name)
+    def initHidden(self) -> torch.Tensor:  # camelCase: the slides' name
         """``h_0 = 0``, shape ``[1, hidden_size]``, on the model's device."""
         return torch.zeros(1, self.hidden_size, device=self.i2h.weight.device)
 

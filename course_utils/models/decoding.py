@@ -13,8 +13,8 @@ strings to strings with the vocabularies.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 

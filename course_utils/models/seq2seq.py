@@ -218,7 +218,8 @@ class Decoder(nn.Module):
         self, input: torch.Tensor, state: State, encoder_outputs: torch.Tensor, src_mask: torch.Tensor
     ) -> tuple[torch.Tensor, State, torch.Tensor | None]:
         # An abstract method: every concrete decoder below overrides it.
-        raise NotImplementedError(f"{type(self).__name__} must define forward_step(input, state, encoder_outputs, src_mask)")
+        raise NotImplementedError(
+            f"{type(self).__name__} must define forward_step(input, state, encoder_outputs, src_mask)")
 
 
 class DecoderRNN(Decoder):
@@ -262,7 +263,9 @@ class BahdanauAttention(nn.Module):
         self.U = nn.Linear(hidden_size, hidden_size)  # applied to the keys h_j
         self.v = nn.Linear(hidden_size, 1)
 
-    def forward(self, query: torch.Tensor, keys: torch.Tensor, src_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, query: torch.Tensor, keys: torch.Tensor, src_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         # query = [batch, 1, hid dim]; keys = [batch, src len, hid dim]; src_mask = [batch, src len]
         scores = self.v(torch.tanh(self.W(query) + self.U(keys))).squeeze(2)
         # scores = [batch, src len]
@@ -309,7 +312,9 @@ class AttnDecoderRNN(Decoder):
 class LSTMDecoder(Decoder):
     """Sutskever et al. (2014): a multi-layer LSTM decoder started from the encoder's ``(hidden, cell)``."""
 
-    def __init__(self, output_size: int, embedding_size: int, hidden_size: int, n_layers: int = 2, dropout_p: float = 0.1):
+    def __init__(
+        self, output_size: int, embedding_size: int, hidden_size: int, n_layers: int = 2, dropout_p: float = 0.1
+    ) -> None:
         super().__init__()
         self.output_size = output_size
         self.embedding = nn.Embedding(output_size, embedding_size, padding_idx=PAD_ID)
@@ -434,7 +439,8 @@ class Seq2Seq(nn.Module):
         """
         src, trg = _check_ids(src, "src"), _check_ids(trg, "trg")
         if trg.shape[0] != src.shape[0]:
-            raise ValueError(f"src and trg must hold the same number of sentences, got {src.shape[0]} and {trg.shape[0]}")
+            raise ValueError(
+                f"src and trg must hold the same number of sentences, got {src.shape[0]} and {trg.shape[0]}")
         if teacher_forcing_ratio is None:
             teacher_forcing_ratio = self.teacher_forcing_ratio if self.training else 1.0
         ratio = _check_ratio(teacher_forcing_ratio)
