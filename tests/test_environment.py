@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -93,3 +96,22 @@ def test_threads_from_argument_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
             set_threads(1.5)
     finally:
         torch.set_num_threads(before)
+
+
+def test_deterministic_mode_without_importing_inductor() -> None:
+    """setup() asks for deterministic algorithms like torch.use_deterministic_algorithms(True, warn_only=True),
+    without the seconds of importing TorchInductor; torch.compile, when it loads it later, is deterministic too."""
+    code = (
+        "import sys, course_utils\n"
+        "course_utils.setup(0, verbose=False)\n"
+        "import torch\n"
+        "assert 'torch._inductor.config' not in sys.modules, 'TorchInductor was imported'\n"
+        "assert torch.are_deterministic_algorithms_enabled()\n"
+        "assert torch.is_deterministic_algorithms_warn_only_enabled()\n"
+        "import torch._inductor.config as c\n"
+        "assert c.deterministic is True\n"
+        "print('ok')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TORCHINDUCTOR_DETERMINISTIC"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
