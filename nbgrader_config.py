@@ -35,6 +35,7 @@ from nbgrader.preprocessors import (
 )
 
 from course_utils.instructor.preprocessors import GradingExecute, NeutralizeStderr
+from course_utils.instructor.safepath import IntegrityReview, RequireSandbox, default_grading_kernel
 
 c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
 
@@ -97,7 +98,10 @@ c.OverwriteCells.add_missing_cells = True
 # survival of a kernel crash (see course_utils/instructor/preprocessors.py), then
 # relabel stderr in test cells (a torch warning or a progress bar must not cost
 # marks; errors still do).
+# RequireSandbox and IntegrityReview (course_utils/instructor/safepath.py) make the formgrader's
+# Autograde button and a plain `nbgrader autograde` as safe as `make grade`: see below.
 c.Autograde.autograde_preprocessors = [
+    RequireSandbox,
     GradingExecute,
     NeutralizeStderr,
     IgnorePattern,
@@ -106,8 +110,15 @@ c.Autograde.autograde_preprocessors = [
     SaveAutoGrades,
     AssignLatePenalties,
     CheckCellMetadata,
+    IntegrityReview,
 ]
-c.Execute.kernel_name = os.environ.get("COURSE_GRADING_KERNEL", "rnn-course")
+# --- which kernel autograding runs: the sandbox, on every path ------------------
+# The sandboxed kernel by default (installed on first use). Where bubblewrap cannot run,
+# RequireSandbox refuses with the reason instead of running untrusted code unsandboxed.
+# Opting out is explicit: COURSE_GRADING_UNSAFE=1, or COURSE_GRADING_KERNEL=<another kernel>
+# (trusted code only). IntegrityReview flags tampering in the gradebook (the formgrader's flag).
+c.Execute.kernel_name = default_grading_kernel()
+c.IntegrityReview.course_root = COURSE_ROOT
 c.Execute.timeout = max(a["timeout"] for a in ASSIGNMENTS.values())
 c.GradingExecute.assignment_timeouts = {name: a["timeout"] for name, a in ASSIGNMENTS.items()}
 c.GradingExecute.memory_limit_mb = 4096

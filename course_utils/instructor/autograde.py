@@ -167,6 +167,15 @@ def _nbgrader(course_dir: Path, *args: str, check: bool = True, quiet: bool = Fa
     return proc
 
 
+def _safepath_args(kernel: str) -> list[str]:
+    """nbgrader options for a run whose kernel this module chose: a non-sandbox kernel was asked for
+    explicitly (SANDBOX=0 or a test), and the integrity review runs here, after autograding."""
+    args = ["--IntegrityReview.enabled=False"]
+    if kernel != SANDBOX_KERNEL:
+        args.append("--RequireSandbox.allow_unsandboxed=True")
+    return args
+
+
 # --- release -------------------------------------------------------------------------
 
 
@@ -444,7 +453,8 @@ def grade_submissions(
         if folder.exists():
             shutil.rmtree(folder)
         _write_submission(folder, assignment, submission)
-    args = ["autograde", assignment, "--force", f"--Execute.kernel_name={kernel_name}", *extra_args]
+    args = ["autograde", assignment, "--force", f"--Execute.kernel_name={kernel_name}", *_safepath_args(kernel_name),
+            *extra_args]
     if timeout is not None:
         args.append(f"--GradingExecute.timeout_override={int(timeout)}")
     # nbgrader exits non-zero when any submission failed; the others are still graded.
@@ -515,7 +525,7 @@ def grade(
     stale = _sync_gradebook(course_dir, ids) if ids else []
     results: dict[str, dict[str, SubmissionResult]] = {}
     for aid in with_work:
-        args = ["autograde", aid, f"--Execute.kernel_name={kernel}"]
+        args = ["autograde", aid, f"--Execute.kernel_name={kernel}", *_safepath_args(kernel)]
         if force:
             args.append("--force")
         if timeout is not None:

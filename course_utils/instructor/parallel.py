@@ -63,6 +63,7 @@ from course_utils.instructor.autograde import (
     COURSE_ROOT,
     GRADING_DIR,
     RELEASE_CHECK_DIR,
+    SANDBOX_KERNEL,
     GradingError,
     _nbgrader,
     _register_students,
@@ -257,6 +258,9 @@ def _scratch_config(root: Path, job: Job) -> Any:
     cfg.CourseDirectory.root = str(root)
     cfg.CourseDirectory.db_url = f"sqlite:///{root / GRADING_DIR / 'gradebook.db'}"
     cfg.Execute.kernel_name = job.kernel
+    # the sandbox check is the client's (grading_kernel); the review runs once, in grade_submission
+    cfg.RequireSandbox.allow_unsandboxed = job.kernel != SANDBOX_KERNEL
+    cfg.IntegrityReview.enabled = False
     if job.timeout is not None:
         cfg.GradingExecute.timeout_override = int(job.timeout)
     return cfg
@@ -597,10 +601,11 @@ def _write_outputs(course_dir: Path, writer: GradebookWriter, ids: Iterable[str]
             rep = json.loads(path.read_text(encoding="utf-8"))
             if rep["student"] not in in_gradebook:
                 continue  # files of a submission whose transaction never came: not graded
-            if rep["flags"]:
+            if rep.get("flags"):
                 flags[(rep["student"], a)] = rep["flags"]
-            if rep["problems"]:
-                rows.append([a, rep["student"], rep["score"], rep["max_score"], " | ".join(rep["problems"])])
+            if rep.get("problems"):
+                rows.append([a, rep["student"], rep.get("score", ""), rep.get("max_score", ""),
+                             " | ".join(rep["problems"])])
     for (a, s), why in sorted(failed.items()):
         rows.append([a, s, "", "", f"not graded: {why}"])
     _register_students(course_dir)
