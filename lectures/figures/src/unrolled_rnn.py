@@ -21,6 +21,6 @@ def draw() -> Diagram:
         d.arrow(previous, f"h{i}", r"$W$" if first else None, label_offset=(0, 0.2))
         d.arrow(f"h{i}", f"y{i}", r"$S$" if first else None, label_offset=(0.2, 0))
         previous = f"h{i}"
-    d.note((0.55, 3.35), r"$h_i = \sigma(W h_{i-1} + U w_i)$,   $\hat w_{i+1} = \mathrm{softmax}(S h_i)$"
+    d.note((0.55, 3.35), r"$h_i = \sigma(W\,h_{i-1} + U\,w_i)$,   $\hat w_{i+1} = \mathrm{softmax}(S\,h_i)$"
            r"   — the same $W$, $U$, $S$ at every step", ha="left")
     return d
