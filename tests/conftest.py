@@ -48,7 +48,11 @@ def _isolate_torch_state() -> Iterator[None]:
     rng = (random.getstate(), np.random.get_state(), torch.random.get_rng_state())
     cublas = os.environ.get("CUBLAS_WORKSPACE_CONFIG")
     yield
-    torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+    # Only when a test changed it: the first call of use_deterministic_algorithms imports parts
+    # of torch that take seconds to load, which every test would otherwise pay for.
+    if (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()) != (
+            deterministic, warn_only):
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn
     random.setstate(rng[0])
     np.random.set_state(rng[1])
