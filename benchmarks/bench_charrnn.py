@@ -46,16 +46,10 @@ from torch import nn
 
 from course_utils import seed_everything
 from course_utils.data import NamesDataset, load_names
-from course_utils.models.charrnn import (
-    CharRNNClassifier,
-    NameLoaders,
-    SlidesRNN,
-    macro_f1,
-    make_name_loaders,
-    name_to_onehot,
-    predict_labels,
-    train_one_name,
-)
+from course_utils.data.loaders import NameLoaders, make_name_loaders
+from course_utils.metrics import macro_f1
+from course_utils.models import count_parameters
+from course_utils.models.charrnn import CharRNNClassifier, SlidesRNN, name_to_onehot, predict_labels, train_one_name
 from course_utils.models.ngram_classifier import CharNgramClassifier, NgramVocab, make_ngram_loaders
 
 
@@ -281,8 +275,8 @@ def compare_epoch_speed(
     return SpeedResult(
         loop_seconds=min(loop_times), batched_seconds=min(batched_times),
         n_names=len(names), n_chars=sum(len(n) for n in names),
-        n_parameters_loop=sum(p.numel() for p in rnn.parameters()),
-        n_parameters_batched=sum(p.numel() for p in model.parameters()),
+        n_parameters_loop=count_parameters(rnn),
+        n_parameters_batched=count_parameters(model),
         batch_size=loaders.batch_size,
     )
 

@@ -34,6 +34,10 @@ os.environ.setdefault("COURSE_THREADS", str(TEST_THREADS))
 torch.set_num_threads(TEST_THREADS)
 
 
+# environment variables that course_utils.setup()/seed_everything() set for deterministic runs
+_ENV_SET_BY_SETUP = ("CUBLAS_WORKSPACE_CONFIG", "TORCHINDUCTOR_DETERMINISTIC")
+
+
 @pytest.fixture(autouse=True)
 def _isolate_torch_state() -> Iterator[None]:
     """Undo what a test changed in torch's global switches, the random generators and threads.
@@ -46,21 +50,22 @@ def _isolate_torch_state() -> Iterator[None]:
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     cudnn = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
     rng = (random.getstate(), np.random.get_state(), torch.random.get_rng_state())
-    cublas = os.environ.get("CUBLAS_WORKSPACE_CONFIG")
+    env = {name: os.environ.get(name) for name in _ENV_SET_BY_SETUP}
     yield
-    # Only when a test changed it: the first call of use_deterministic_algorithms imports parts
-    # of torch that take seconds to load, which every test would otherwise pay for.
     if (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()) != (
             deterministic, warn_only):
-        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+        # The eager-mode switch itself, as course_utils.environment sets it: the public
+        # torch.use_deterministic_algorithms also imports TorchInductor (seconds) to set its flag.
+        torch._C._set_deterministic_algorithms(deterministic, warn_only=warn_only)
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn
     random.setstate(rng[0])
     np.random.set_state(rng[1])
     torch.random.set_rng_state(rng[2])
-    if cublas is None:
-        os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
-    else:
-        os.environ["CUBLAS_WORKSPACE_CONFIG"] = cublas
+    for name, value in env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     torch.set_num_threads(TEST_THREADS)
 # --- end of the threads and isolation block ---------------------------------------------------
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from course_utils.data import load_names
-from course_utils.models.charrnn import make_name_loaders
+from course_utils.data.loaders import make_name_loaders
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_charrnn.py"
 
