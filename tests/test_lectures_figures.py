@@ -35,6 +35,7 @@ REQUIRED = {
     "03_simple_rnn_cell": ["rnn_cell", "simple_cell", "multilayer_rnn"],
     "05_training_and_bptt": ["bptt_graph"],
     "08_lstm_gru": ["lstm_cell", "gru_cell"],
+    "09_seq2seq_translation": ["encoder_decoder", "attention"],
 }
 
 
