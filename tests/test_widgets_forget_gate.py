@@ -4,8 +4,14 @@ import math
 
 import pytest
 
-from course_utils.widgets.forget_gate import (BIAS_CLASS, OUTPUT_CLASS, STEPS_CLASS, forget_gate_widget,
-                                              forget_memory, render_forget_memory)
+from course_utils.widgets.forget_gate import (
+    BIAS_CLASS,
+    OUTPUT_CLASS,
+    STEPS_CLASS,
+    forget_gate_widget,
+    forget_memory,
+    render_forget_memory,
+)
 
 
 def test_bias_zero_halves_the_memory_every_step():
@@ -35,8 +41,11 @@ def test_huge_bias_never_loses_half():
     assert m["f"] == 1.0 and math.isinf(m["half_life"]) and m["surviving"] == 1.0
 
 
-@pytest.mark.parametrize("bias, steps, error", [("1", 5, TypeError), (True, 5, TypeError), (float("nan"), 5, ValueError),
-                                                (1.0, 0, ValueError), (1.0, 2.5, TypeError)])
+BAD_INPUTS = [("1", 5, TypeError), (True, 5, TypeError), (float("nan"), 5, ValueError),
+              (1.0, 0, ValueError), (1.0, 2.5, TypeError)]
+
+
+@pytest.mark.parametrize("bias, steps, error", BAD_INPUTS)
 def test_bad_inputs_say_what_was_expected(bias, steps, error):
     with pytest.raises(error, match="bias|steps"):
         forget_memory(bias, steps)

@@ -12,7 +12,8 @@ The work is split in two so it can be tested without a browser:
 from __future__ import annotations
 
 import html
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn

@@ -36,7 +36,7 @@ def draw() -> Diagram:
     d.line((1.55, 0.58), (1.55, bus), arrow=False)
     for x in (2.0, 3.0, 5.0):
         d.line((x, bus), (x, gates - 0.25))
-    d.note((3.75, 0.95), r"gates: $W_\ast h_{t-1} + U_\ast w_t + b$, $\ast \in \{r, z, n\}$; $r_t$ scales $W_n h_{t-1} + b_{Wn}$",
-           fontsize=10)
+    d.note((3.75, 0.95), r"gates: $W_\ast h_{t-1} + U_\ast w_t + b$, $\ast \in \{r, z, n\}$; "
+           r"$r_t$ scales $W_n h_{t-1} + b_{Wn}$", fontsize=10)
     d.note((4.75, 0.35), r"$h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}$", fontsize=10)
     return d
