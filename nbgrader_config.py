@@ -34,7 +34,7 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from course_utils.instructor.preprocessors import GradingExecute, NeutralizeStderr
+from course_utils.instructor.preprocessors import GradingExecute, NeutralizeStderr, RemoveInstructorNotes
 from course_utils.instructor.safepath import IntegrityReview, RequireSandbox, default_grading_kernel
 
 c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
@@ -48,7 +48,7 @@ GRADING = "grading"
 ASSIGNMENTS = {
     "01_forward_and_loss": {"timeout": 30},
     "02_bptt": {"timeout": 40},
-    "03_pytorch_rnn": {"timeout": 90},
+    "03_pytorch_rnn": {"timeout": 300},
     "04_seq2seq": {"timeout": 90},
 }
 
@@ -89,6 +89,10 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ClearSolutions.enforce_metadata = True
 c.ClearHiddenTests.enforce_metadata = True
 c.GenerateAssignment.create_assignment = True
+# Answer keys (cells tagged instructor-notes) stay in solutions/ only; nbgrader's own steps follow.
+from nbgrader.converters.generate_assignment import GenerateAssignment as _GenerateAssignment  # noqa: E402
+
+c.GenerateAssignment.preprocessors = [RemoveInstructorNotes, *_GenerateAssignment.class_traits()["preprocessors"].default()]
 
 # --- autograding ---------------------------------------------------------------
 # Restore what a student deleted or edited: deleted grade cells come back,

@@ -16,20 +16,78 @@ what came, where they differ, and a hint::
 Arrays and tensors are compared on the CPU in float64, so a tensor on a GPU
 is fine. The checks return ``None`` on purpose: nbgrader reads a number left
 as a test cell's last value as partial credit.
+
+A failing check raises :class:`CheckFailed`, an ``AssertionError`` that IPython
+(JupyterLab, nbgrader's feedback) shows as its message alone and the line of the
+test cell that raised it, instead of a traceback through this module.
+
+Helpers for what a test cell needs besides comparing values:
+:func:`overflow_is_an_error` (floating-point overflow stays an error even if
+the code under test calls ``np.errstate``), :func:`watch_device_moves` (did the
+code move a batch to the model's device?) and
+:func:`course_versions_unavailable` (the course's own implementation of what a
+question asks cannot be called while the check runs).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
+import inspect
 import math
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+import os
+import types
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["check_close", "check_equal", "check_shape", "check_that", "substitute"]
+__all__ = [
+    "CheckFailed",
+    "check_close",
+    "check_equal",
+    "check_shape",
+    "check_that",
+    "course_versions_unavailable",
+    "overflow_is_an_error",
+    "substitute",
+    "watch_device_moves",
+]
+
+_THIS_FILE = os.path.normcase(os.path.abspath(__file__))
+
+
+class CheckFailed(AssertionError):
+    """A failed check: its message says what was expected, what came and what to try.
+
+    In IPython the message is shown alone, followed by the line of the test cell
+    that failed (``_render_traceback_``), not a traceback through this module.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        lines = [f"\x1b[0;31mAssertionError\x1b[0m: {self}"]
+        where = _test_line(self.__traceback__)
+        if where:
+            lines.append(f"\x1b[2m(the check at {where})\x1b[0m")
+        return lines
+
+
+def _test_line(tb: types.TracebackType | None) -> str | None:
+    """'line N: <source>' of the last frame outside this module (the test cell's call)."""
+    found = None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if os.path.normcase(os.path.abspath(code.co_filename)) != _THIS_FILE:
+            found = tb
+        tb = tb.tb_next
+    if found is None:
+        return None
+    import linecache
+
+    source = linecache.getline(found.tb_frame.f_code.co_filename, found.tb_lineno).strip()
+    return f"line {found.tb_lineno}: {source}" if source else f"line {found.tb_lineno}"
 
 
 def _kind(x: Any) -> str:
@@ -62,7 +120,7 @@ def _fail(name: str, problem: str, *, expected: Any = None, got: Any = None, hin
         lines.append(f"  got:      {_fmt(got)}")
     if hint:
         lines.append(f"  hint: {hint}")
-    raise AssertionError("\n".join(lines))
+    raise CheckFailed("\n".join(lines)) from None
 
 
 def _ok(name: str) -> None:
@@ -133,6 +191,7 @@ def check_close(
     Raises:
         AssertionError: with expected, got, the largest difference and the hint.
     """
+    __tracebackhide__ = True  # pytest: show the test's line, not this one
     if isinstance(expected, (np.ndarray, torch.Tensor)):
         _check_array_type(name, got, expected, hint)
         if check_dtype and got.dtype != expected.dtype:
@@ -183,6 +242,8 @@ def _first_difference(got: Any, expected: Any, path: str = "") -> str | None:
             return f"{path or 'value'}: expected {_kind(expected)}, got {_kind(got)}"
         if tuple(got.shape) != tuple(expected.shape):
             return f"{path or 'value'}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}"
+        if got.dtype != expected.dtype:
+            return f"{path or 'value'}: expected dtype {expected.dtype}, got {got.dtype}"
         g = got.detach().cpu().numpy() if isinstance(got, torch.Tensor) else got
         e = expected.detach().cpu().numpy() if isinstance(expected, torch.Tensor) else expected
         if not np.array_equal(g, e):
@@ -222,12 +283,14 @@ def _first_difference(got: Any, expected: Any, path: str = "") -> str | None:
 def check_equal(name: str, got: Any, expected: Any, *, hint: str | None = None) -> None:
     """Check exact equality: numbers, strings, (nested) lists/tuples/dicts, integer arrays or tensors.
 
-    Arrays and tensors must have the same type and shape and equal elements.
+    Arrays and tensors must have the same type, shape and dtype and equal elements
+    (ids as float32 or int32 are not the int64 ids ``nn.Embedding`` expects).
     Use :func:`check_close` for floating-point results.
 
     Raises:
         AssertionError: naming the first place where ``got`` and ``expected`` differ.
     """
+    __tracebackhide__ = True  # pytest: show the test's line, not this one
     where = _first_difference(got, expected)
     if where:
         _fail(name, f"not equal ({where})", expected=expected, got=got, hint=hint)
@@ -240,6 +303,7 @@ def check_shape(name: str, got: Any, expected_shape: Sequence[int | None], *, hi
     Raises:
         AssertionError: when ``got`` is not an array/tensor or its shape differs.
     """
+    __tracebackhide__ = True  # pytest: show the test's line, not this one
     if not isinstance(got, (np.ndarray, torch.Tensor)):
         _fail(name, f"expected an array or tensor of shape {tuple(expected_shape)}, got {_kind(got)}", hint=hint, show=False)
     shape = tuple(got.shape)
@@ -259,13 +323,14 @@ def check_that(name: str, condition: bool, *, expected: str, got: str, hint: str
         expected, got: descriptions shown when it fails.
         hint: what to try.
     """
+    __tracebackhide__ = True  # pytest: show the test's line, not this one
     if not isinstance(condition, (bool, np.bool_)) and not (isinstance(condition, Integral)):
         raise TypeError(f"check_that: condition must be a bool, got {_kind(condition)}")
     if not condition:
         lines = [f"✗ {name}", f"  expected: {expected}", f"  got:      {got}"]
         if hint:
             lines.append(f"  hint: {hint}")
-        raise AssertionError("\n".join(lines))
+        raise CheckFailed("\n".join(lines)) from None
     _ok(name)
 
 
@@ -293,3 +358,161 @@ def substitute(namespace: MutableMapping[str, Any], **replacements: Any) -> Iter
                 namespace.pop(key, None)
             else:
                 namespace[key] = value
+
+
+@contextlib.contextmanager
+def overflow_is_an_error() -> Iterator[None]:
+    """``np.errstate(over="raise", invalid="raise")`` that the code under test cannot switch off.
+
+    A function that avoids an overflow passes; one that silences it with its own
+    ``np.errstate(over="ignore")`` or ``np.seterr(...)`` does not: while this
+    context is active, both keep overflow and invalid operations an error
+    (``FloatingPointError``). Other categories (underflow, divide) stay as the code sets them.
+
+    >>> with overflow_is_an_error():
+    ...     big = sigmoid(np.array([-1000.0, 1000.0]))
+    """
+    real_errstate, real_seterr = np.errstate, np.seterr
+    strict = {"over": "raise", "invalid": "raise"}
+
+    class _StrictErrstate(real_errstate):  # type: ignore[misc, valid-type]
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**{**kwargs, **strict})
+
+    def _strict_seterr(**kwargs: Any) -> dict[str, str]:
+        return real_seterr(**{**kwargs, **strict})
+
+    np.errstate, np.seterr = _StrictErrstate, _strict_seterr  # type: ignore[misc, assignment]
+    try:
+        with real_errstate(**strict):
+            yield
+    finally:
+        np.errstate, np.seterr = real_errstate, real_seterr  # type: ignore[misc]
+
+
+class _MoveSpy(torch.Tensor):
+    """A tensor that notes when it is moved (``.to(...)``, ``.cuda()``, or a ``device=`` argument)."""
+
+    _spy_moved: bool
+
+    @classmethod
+    def __torch_function__(cls, func: Any, types: Any, args: Sequence[Any] = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if name in ("to", "cuda") or "device" in kwargs:
+            for arg in list(args) + list(kwargs.values()):
+                if isinstance(arg, _MoveSpy):
+                    arg._spy_moved = True
+        with torch._C.DisableTorchFunctionSubclass():
+            return func(*args, **kwargs)
+
+
+def watch_device_moves(*tensors: torch.Tensor) -> tuple[list[torch.Tensor], Callable[[], list[bool]]]:
+    """Copies of ``tensors`` that remember whether the code under test moved them to a device.
+
+    On a CPU-only machine a batch that is never moved to the model's device
+    still works; this is how a test sees the move anyway. Anything computed
+    from a watched tensor is an ordinary tensor.
+
+    Returns:
+        the watched tensors (same values, dtype and device), and a function that
+        returns, for each, whether it was moved (``.to(...)``, ``.cuda()`` or a
+        ``device=`` argument).
+
+    >>> (x, y), moved = watch_device_moves(inputs, labels)
+    >>> train_step(model, (x, lengths, y), optimizer, loss_fn)
+    >>> all(moved())
+    """
+    watched = []
+    for t in tensors:
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"watch_device_moves: expected tensors, got {_kind(t)}")
+        spy = t.detach().clone().as_subclass(_MoveSpy)
+        spy._spy_moved = False
+        watched.append(spy)
+    return watched, lambda: [bool(w._spy_moved) for w in watched]
+
+
+_BLOCKED_MESSAGE = (
+    "{name} is the course's own implementation of what this question asks you to write; it cannot be "
+    "used in an answer (the grading checks run with it switched off). Write it yourself."
+)
+
+
+def _resolve(path: str) -> Any:
+    """The object named by a dotted path such as ``course_utils.models.decoding.greedy_decode``."""
+    parts = path.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            break
+        return obj
+    raise ImportError(f"course_versions_unavailable: cannot import {path!r}")
+
+
+def _functions_of(path: str) -> list[types.FunctionType]:
+    """The Python functions behind a path: a function (unwrapped), or every function a class defines."""
+    obj = _resolve(path)
+    if isinstance(obj, type):
+        found = []
+        for klass in obj.__mro__:
+            if klass.__module__.split(".")[0] != "course_utils":
+                continue
+            for value in vars(klass).values():
+                value = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+                if isinstance(value, types.FunctionType):
+                    found.append(inspect.unwrap(value))
+        return found
+    fn = inspect.unwrap(obj)
+    if not isinstance(fn, types.FunctionType):
+        raise TypeError(f"course_versions_unavailable: {path} is {_kind(obj)}, not a function or class")
+    return [fn]
+
+
+def _blocker(fn: types.FunctionType, name: str) -> types.CodeType:
+    """Code that raises at once, with the same free variables as ``fn`` (so it can replace fn.__code__)."""
+    free = fn.__code__.co_freevars
+    message = _BLOCKED_MESSAGE.format(name=name)
+    source = "def _outer():\n" + "".join(f"    {v} = None\n" for v in free)
+    source += "    def _blocked(*args, **kwargs):\n" + "".join(f"        {v}\n" for v in free)
+    source += f"        raise RuntimeError({message!r})\n    return _blocked\n"
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<{name} switched off>", "exec"), namespace)  # noqa: S102
+    code = namespace["_outer"]().__code__
+    assert code.co_freevars == free, (code.co_freevars, free)
+    return code
+
+
+@contextlib.contextmanager
+def course_versions_unavailable(*paths: str) -> Iterator[None]:
+    """Make the course's own implementations unusable while a check runs.
+
+    An assignment question must not be answerable by calling the library's
+    version of the same thing (``return course_utils.models.decoding.greedy_decode(...)``).
+    Inside this context every named function, and every method of every named
+    class, raises ``RuntimeError`` instead. Their code objects are replaced, so
+    aliases made at import time (``from ... import greedy_decode as g``) and
+    subclasses are switched off too; everything is restored on exit.
+
+    Args:
+        paths: dotted paths, e.g. ``"course_utils.models.charrnn.predict_topk"``
+            or a class ``"course_utils.models.seq2seq.EncoderRNN"``.
+    """
+    saved: list[tuple[types.FunctionType, types.CodeType]] = []
+    try:
+        for path in paths:
+            for fn in _functions_of(path):
+                if any(fn is done for done, _ in saved):
+                    continue
+                saved.append((fn, fn.__code__))
+                fn.__code__ = _blocker(fn, path)
+        yield
+    finally:
+        for fn, code in reversed(saved):
+            fn.__code__ = code

@@ -118,3 +118,118 @@ def test_substitute_replaces_and_restores_names():
     with pytest.raises(TypeError):
         with substitute([], f=1):  # type: ignore[arg-type]
             pass
+
+
+# --- failures read well in JupyterLab ------------------------------------------------------------
+
+
+def test_a_failed_check_is_an_assertion_error_that_renders_as_its_message_and_line():
+    from course_utils.checks import CheckFailed
+
+    with pytest.raises(AssertionError) as err:
+        check_close("softmax(z)", np.array([0.5, 0.5]), np.array([0.2, 0.8]), hint="exponentiate first")
+    assert isinstance(err.value, CheckFailed)
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+    rendered = err.value._render_traceback_()  # what IPython shows instead of a traceback
+    assert rendered[0].startswith("\x1b[0;31mAssertionError\x1b[0m: ✗ softmax(z): 2 of 2 values differ")
+    assert "hint: exponentiate first" in rendered[0]
+    assert len(rendered) == 2 and "check_close(\"softmax(z)\"" in rendered[1], rendered
+    assert "checks.py" not in "\n".join(rendered)
+
+
+@pytest.mark.slow
+def test_in_a_real_kernel_the_message_comes_first_and_alone():
+    """Run a failing check in the course kernel: the error's traceback is the message plus one line."""
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="rnn-course")
+    try:
+        kc.execute_interactive("from course_utils.checks import check_close", timeout=120)
+        errors = []
+        kc.execute_interactive("check_close('sigmoid(0.0)', 0.3, 0.5, hint='σ(0) = 1 / (1 + e^0)')", timeout=60,
+                               output_hook=lambda msg: errors.append(msg["content"]) if msg["msg_type"] == "error" else None)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert len(errors) == 1
+    error = errors[0]
+    assert error["ename"] == "CheckFailed"
+    shown = "\n".join(error["traceback"])
+    assert shown.index("✗ sigmoid(0.0)") < shown.index("hint: σ(0)"), shown
+    assert "checks.py" not in shown and "Traceback" not in shown and len(error["traceback"]) <= 2, shown
+
+
+def test_check_equal_compares_dtypes_of_arrays_and_tensors():
+    check_equal("ids", torch.tensor([1, 2]), torch.tensor([1, 2], dtype=torch.long))
+    for dtype in (torch.float32, torch.int32):
+        with pytest.raises(AssertionError, match=f"expected dtype torch.int64, got {dtype}"):
+            check_equal("ids", torch.tensor([1, 2], dtype=dtype), torch.tensor([1, 2]))
+    with pytest.raises(AssertionError, match="expected dtype int64, got float64"):
+        check_equal("ids", np.array([1.0, 2.0]), np.array([1, 2]))
+
+
+# --- helpers for what the assignments' tests check ---------------------------------------------------
+
+
+def test_overflow_is_an_error_cannot_be_silenced_from_inside_and_restores_numpy():
+    from course_utils.checks import overflow_is_an_error
+
+    def silenced(z):
+        with np.errstate(over="ignore", all="ignore"):
+            return 1.0 / (1.0 + np.exp(-z))
+
+    def seterr_silenced(z):
+        old = np.seterr(all="ignore")
+        try:
+            return 1.0 / (1.0 + np.exp(-z))
+        finally:
+            np.seterr(**old)
+
+    def avoided(z):
+        return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+    before_errstate, before = np.errstate, np.geterr()
+    with overflow_is_an_error():
+        for fn in (silenced, seterr_silenced):
+            with pytest.raises(FloatingPointError):
+                fn(np.array([-1000.0]))
+        assert avoided(np.array([-1000.0]))[0] == 0.0
+    assert np.errstate is before_errstate and np.geterr() == before
+    assert silenced(np.array([-1000.0]))[0] == 0.0  # outside, the function's own errstate works again
+
+
+def test_watch_device_moves_sees_to_and_device_arguments():
+    from course_utils.checks import watch_device_moves
+
+    (x, y, z), moved = watch_device_moves(torch.tensor([1, 2]), torch.tensor([3]), torch.tensor([4.0]))
+    assert moved() == [False, False, False]
+    x2 = x.to(torch.device("cpu"))
+    y.to(device="cpu")
+    assert moved() == [True, True, False]
+    assert torch.equal(x2 + 1, torch.tensor([2, 3]))  # values unchanged, usable as usual
+    with pytest.raises(TypeError, match="expected tensors"):
+        watch_device_moves([1, 2])
+
+
+def test_course_versions_unavailable_switches_off_functions_aliases_classes_and_restores():
+    from course_utils.checks import course_versions_unavailable
+    from course_utils.models import charrnn
+    from course_utils.models.decoding import greedy_decode as alias
+    from course_utils.models.seq2seq import EncoderRNN
+
+    class Subclass(EncoderRNN):
+        pass
+
+    paths = ("course_utils.models.decoding.greedy_decode", "course_utils.models.seq2seq.EncoderRNN",
+             "course_utils.models.charrnn.predict_topk")
+    with course_versions_unavailable(*paths):
+        for call in (lambda: alias(None, None, 3), lambda: EncoderRNN(5, 4), lambda: Subclass(5, 4),
+                     lambda: charrnn.predict_topk(None, "x", None, ["a"])):
+            with pytest.raises(RuntimeError, match="course's own implementation"):
+                call()
+    assert isinstance(Subclass(5, 4), EncoderRNN)  # restored
+    with pytest.raises(ValueError):  # the real function again: it validates its arguments
+        charrnn.predict_topk(None, "", None, ["a"])
+    with pytest.raises(ImportError, match="cannot import"):
+        with course_versions_unavailable("course_utils.no_such_module.f"):
+            pass

@@ -48,7 +48,9 @@ from nbgrader import utils as nbutils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Dict, Float, Integer
 
-__all__ = ["GradingExecute", "NeutralizeStderr"]
+__all__ = ["INSTRUCTOR_NOTES_TAG", "GradingExecute", "NeutralizeStderr", "RemoveInstructorNotes"]
+
+INSTRUCTOR_NOTES_TAG = "instructor-notes"
 
 KERNEL_DIED = "KernelDied"
 NOT_RUN = "CellNotRun"
@@ -219,3 +221,14 @@ class NeutralizeStderr(NbGraderPreprocessor):
                 if output.get("output_type") == "stream" and output.get("name") == "stderr":
                     output["name"] = "stdout"
         return cell, resources
+
+
+class RemoveInstructorNotes(NbGraderPreprocessor):
+    """Drop cells tagged ``instructor-notes`` from the release (see module docstring)."""
+
+    def preprocess(self, nb: NotebookNode, resources: Any):
+        for cell in nb.cells:
+            if INSTRUCTOR_NOTES_TAG in cell.get("metadata", {}).get("tags", []) and cell.get("metadata", {}).get("nbgrader"):
+                raise ValueError(f"a cell tagged {INSTRUCTOR_NOTES_TAG!r} must not be an nbgrader cell: {cell.source[:80]!r}")
+        nb.cells = [c for c in nb.cells if INSTRUCTOR_NOTES_TAG not in c.get("metadata", {}).get("tags", [])]
+        return nb, resources

@@ -1,0 +1,11 @@
+"""Fairness of assignment 03_pytorch_rnn: alternative correct answers earn full marks, subtly wrong ones lose.
+
+The cases are in `cases/03_pytorch_rnn.yaml`; how they are batched and graded is in `fairness_cases.py`.
+"""
+
+import pytest
+from fairness_cases import suite
+
+pytestmark = pytest.mark.slow
+
+graded, test_case, test_model_answers_keep_full_marks = suite("03_pytorch_rnn")
