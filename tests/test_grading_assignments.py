@@ -3,7 +3,11 @@
 * the model solution, submitted as a student, earns every autograded point;
 * the blank release earns 0 on every autograded test, and is graded (no crash);
 * for each question, a submission with only that answer wrong ("mutant") loses exactly that
-  question's points and keeps all the others.
+  question's points and keeps all the others;
+* the hidden tests of every graded cell run with the course's own implementation of that question
+  switched off (``course_versions_unavailable``), for exactly the functions listed in
+  ``COURSE_VERSIONS`` (the fairness suite, ``tests/fairness/``, grades answers that delegate to them);
+* assignment 03's Q5 gives the same points to the same notebook graded twice in one run.
 
 One ``nbgrader autograde`` call grades all submissions of an assignment.
 """
@@ -69,6 +73,42 @@ MUTANTS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
 }
 
 
+# Graded test cell -> the course's own implementations of what its question asks, switched off while its
+# hidden tests run. Assignment 02 has none: the course's NumPy RNN step and BPTT live in lecture 05 only,
+# and course_utils.gradcheck is the tool Q5 is meant to use, not an answer to it.
+COURSE_VERSIONS: dict[str, dict[str, list[str]]] = {
+    "01_forward_and_loss": {
+        "q1_test_values": ["course_utils.widgets.forward.sigmoid"],
+        "q1_test_stable": ["course_utils.widgets.forward.sigmoid"],
+        "q2_test_hidden": ["course_utils.widgets.forward.forward_values"],
+        "q2_test_output": ["course_utils.widgets.forward.forward_values"],
+        "q3_test_values": ["course_utils.models.chargen.next_char_probs"],
+        "q3_test_stable": ["course_utils.models.chargen.next_char_probs"],
+        "q4_test_losses": ["course_utils.widgets.token_loss.token_loss_summary"],
+        "q5_test_perplexity": ["course_utils.widgets.token_loss.token_loss_summary"],
+    },
+    "02_bptt": {},
+    "03_pytorch_rnn": {
+        "q1_test_encode": ["course_utils.data.Vocab.encode", "course_utils.models.charrnn.encode_names"],
+        "q2_test_output": ["course_utils.models.charrnn.CharRNNClassifier"],
+        "q2_test_padding": ["course_utils.models.charrnn.CharRNNClassifier"],
+        "q3_test_train_step": ["course_utils.training.default_step", "course_utils.training.train",
+                               "course_utils.models.charrnn.train_one_name"],
+        "q4_test_predict": ["course_utils.models.charrnn.predict_topk", "course_utils.models.charrnn.predict_labels"],
+        # Q5 switches them off in the visible part, around the training that the points come from
+        "q5_test_fit": ["course_utils.models.charrnn.train_classifier", "course_utils.training.train"],
+    },
+    "04_seq2seq": {
+        "q1_test_encoder": ["course_utils.models.seq2seq.EncoderRNN", "course_utils.models.seq2seq.LSTMEncoder"],
+        "q2_test_decoder": ["course_utils.models.seq2seq.DecoderRNN", "course_utils.models.seq2seq.AttnDecoderRNN"],
+        "q3_test_teacher_forcing": ["course_utils.models.seq2seq.Seq2Seq"],
+        "q4_test_greedy": ["course_utils.models.decoding.greedy_decode", "course_utils.models.decoding.beam_search"],
+        "q5_test_values": ["course_utils.models.seq2seq.BahdanauAttention"],
+        "q5_test_mask": ["course_utils.models.seq2seq.BahdanauAttention"],
+    },
+}
+
+
 def _cells(assignment: str) -> list:
     return nbformat.read(COURSE_ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4).cells
 
@@ -110,6 +150,8 @@ def test_solution_full_marks_blank_zero_and_each_mutant_loses_its_question(assig
     course = make_course_copy(tmp_path / "course")
     release = nbformat.read(COURSE_ROOT / "assignments" / assignment / f"{assignment}.ipynb", as_version=4)
     submissions = {"solution": solution_submission(assignment), "blank": release}
+    if assignment == "03_pytorch_rnn":  # Q5 must not depend on the load: the same notebook graded twice
+        submissions["solution-again"] = solution_submission(assignment)
     submissions.update({f"mutant-{q}": _mutant(assignment, q) for q in MUTANTS[assignment]})
 
     start = time.perf_counter()
@@ -132,6 +174,13 @@ def test_solution_full_marks_blank_zero_and_each_mutant_loses_its_question(assig
     for g in manual:
         assert solution.cells[g].needs_manual_grade, f"{g} should wait for the instructor"
 
+    if "solution-again" in results:
+        again = results["solution-again"]
+        assert again.cells["q5_test_fit"].score == solution.cells["q5_test_fit"].score == 3.0
+        line = [l for l in solution.outputs("q5_test_fit").splitlines() if "validation accuracy" in l]
+        assert line and line == [l for l in again.outputs("q5_test_fit").splitlines() if "validation accuracy" in l], (
+            "the same notebook trained to a different accuracy")
+
     blank = results["blank"]
     assert blank.graded, blank.problems
     assert blank.score == 0
@@ -148,3 +197,37 @@ def test_solution_full_marks_blank_zero_and_each_mutant_loses_its_question(assig
                 f"mutant of {q}: {question} scored {got[question]}, expected {expected}\n"
                 + "\n".join(f"{g}: {result.outputs(g)[-600:]}" for g in auto_points if _question(g) == question)
             )
+
+
+def _switched_off(source: str) -> list[str]:
+    """The paths of every ``with course_versions_unavailable(...)`` in a cell."""
+    import ast
+
+    tree = ast.parse(source)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.With):
+            for item in node.items:
+                call = item.context_expr
+                if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "course_versions_unavailable":
+                    found += [ast.literal_eval(a) for a in call.args]
+    return found
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_hidden_tests_switch_off_the_course_versions_of_every_question(assignment):
+    from course_utils.checks import _functions_of
+
+    expected = COURSE_VERSIONS[assignment]
+    tests = {c.metadata["nbgrader"]["grade_id"]: c.source for c in _cells(assignment)
+             if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c.cell_type == "code"}
+    assert set(expected) <= set(tests), f"COURSE_VERSIONS names cells that are not test cells: {set(expected) - set(tests)}"
+    for gid, source in tests.items():
+        assert sorted(_switched_off(source)) == sorted(expected.get(gid, [])), (
+            f"{assignment} {gid}: switches off {_switched_off(source)}, COURSE_VERSIONS says {expected.get(gid, [])}")
+        for path in expected.get(gid, []):
+            assert _functions_of(path), f"{path} has no Python functions to switch off"
+        if gid != "q5_test_fit" and expected.get(gid):
+            hidden = source.split("### BEGIN HIDDEN TESTS", 1)[1]
+            assert hidden.lstrip("\n").startswith("with course_versions_unavailable("), (
+                f"{assignment} {gid}: the whole hidden region must run with the course's versions switched off")

@@ -24,8 +24,8 @@ def _secret_and_public_lines(nb: nbformat.NotebookNode) -> tuple[set[str], set[s
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         lines = [line.strip() for line in cell.source.split("\n")]
-        if cell.cell_type == "markdown" and meta.get("solution"):
-            secret.update(lines)
+        if (cell.cell_type == "markdown" and meta.get("solution")) or "instructor-notes" in cell.get("metadata", {}).get("tags", []):
+            secret.update(lines)  # written model answers, rubrics, and answer keys (cells release removes)
             continue
         inside = None
         for line in lines:
