@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from course_utils._validate import require_int
+from course_utils.data.batching import pad_sequences
 from course_utils.data.vocab import EOS_ID, SOS_ID, Vocab
 from course_utils.models.seq2seq import Seq2Seq, _check_ids, lengths_from_padding
 
@@ -258,11 +259,8 @@ def decode_sentences(
     results: list[Translation] = []
     for start in range(0, len(token_lists), batch_size):
         chunk = [src_vocab.encode(t, add_eos=True) for t in token_lists[start : start + batch_size]]
-        width = max(len(ids) for ids in chunk)
-        src = torch.zeros(len(chunk), width, dtype=torch.long)
-        for i, ids in enumerate(chunk):
-            src[i, : len(ids)] = torch.tensor(ids)
-        # src = [chunk, src len]
+        src, _ = pad_sequences(chunk)
+        # src = [chunk, src len], padded with PAD_ID
         src = src.to(device)
         if beam_width == 1:
             results.extend(greedy_decode(model, src, max_len=max_len))
