@@ -107,7 +107,7 @@ clean: ## Remove the virtual environment, caches and grading output
 	find . -name __pycache__ -prune -exec rm -rf {} +
 
 # --- Student edition, student wheel and book (course_utils/instructor/edition.py) ------------------
-.PHONY: student-edition wheel
+.PHONY: student-edition wheel book
 DEST ?=
 MESSAGE ?=
 
@@ -117,6 +117,9 @@ student-edition: setup ## Build or update the student edition, a git repo, in DE
 
 wheel: setup ## Build the student wheel of course_utils (no instructor code) into dist/
 	$(BIN)/python -m course_utils.instructor.edition wheel --out dist
+
+book: setup ## Render the lectures with their committed outputs as a static site, build/book/index.html
+	$(BIN)/python -m course_utils.instructor.book --out build/book
 
 # --- Running the course for a class (course_utils/instructor/postgres, lms; README section) ---
 # make postgres: the PostgreSQL gradebook on 127.0.0.1:PG_PORT (data in .cache/postgres); make postgres-stop.
