@@ -260,12 +260,22 @@ FORBIDDEN_TEXT = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END H
 # course_utils are full of them), and alone they give no answer away; the longer lines of the same
 # answers are still forbidden.
 MIN_SECRET_CHARS = 24
+# Cells with this tag (answer keys, rubrics) stay in solutions/: release removes them whole.
+INSTRUCTOR_NOTES_TAG = "instructor-notes"
 # Secret lines that are allowed in the edition, each with the reason (reviewed by hand; the leak
 # test fails when one is no longer needed, so the list stays minimal).
 SHARED_LINES = {
     "optimizer = torch.optim.Adam(model.parameters(), lr=lr)":
         "the standard optimizer line, taught in lectures 01 and 09; assignment 03 grades the training "
         "step and the accuracy reached, not this line",
+    # Lectures 03 and 05 write the RNN step and BPTT in assignment 02's notation; these bookkeeping
+    # lines are what the assignment's own docstrings state (the cache tuple, the returned gradients,
+    # zero accumulators), not the gradient formulas the assignment grades.
+    "cache = (w, h_prev, h, W, U)": "the cache tuple assignment 02's docstring spells out; built in lectures 03 and 05",
+    "return dw, dh_prev, dW, dU": "the return values assignment 02's docstring lists; lecture 05's backward step",
+    "return dw_seq, dh_next, dW, dU":
+        "the four gradients lecture 05's BPTT returns; assignment 02's docstring lists the same four",
+    "dW, dU = np.zeros_like(W), np.zeros_like(U)": "zero gradient accumulators, in lecture 05's BPTT",
     "top = torch.topk(probs, k)":
         "torch's own top-k call, which course_utils.models.charrnn's prediction helper for lecture 06 "
         "also uses; that no answer may delegate to the course's helper is graded by the hidden tests",
@@ -289,7 +299,8 @@ def secret_lines(root: Path | str = COURSE_ROOT) -> dict[str, str]:
     """Every line a student must not see, from ``solutions/`` itself: stripped line -> where it comes from.
 
     A secret line is one inside a solution region (``### BEGIN SOLUTION`` ... ``### END SOLUTION``),
-    a hidden-test region, or a written model answer (a markdown cell nbgrader marks as solution),
+    a hidden-test region, a written model answer (a markdown cell nbgrader marks as solution) or an
+    answer key (a cell tagged ``instructor-notes``),
     unless (a) the same line also stands outside those regions in a solution notebook (the public
     part nbgrader releases anyway: signatures, docstrings, the visible checks), (b) it is shorter
     than MIN_SECRET_CHARS, or (c) it is one of SHARED_LINES.
@@ -308,6 +319,10 @@ def secret_lines(root: Path | str = COURSE_ROOT) -> dict[str, str]:
             if cell["cell_type"] == "markdown" and cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
                 for line in lines:
                     secret.setdefault(line, f"{rel}, written answer")
+                continue
+            if INSTRUCTOR_NOTES_TAG in cell.get("metadata", {}).get("tags", []):
+                for line in lines:
+                    secret.setdefault(line, f"{rel}, answer key")
                 continue
             end = None
             for line in lines:
