@@ -92,7 +92,8 @@ c.GenerateAssignment.create_assignment = True
 # Answer keys (cells tagged instructor-notes) stay in solutions/ only; nbgrader's own steps follow.
 from nbgrader.converters.generate_assignment import GenerateAssignment as _GenerateAssignment  # noqa: E402
 
-c.GenerateAssignment.preprocessors = [RemoveInstructorNotes, *_GenerateAssignment.class_traits()["preprocessors"].default()]
+c.GenerateAssignment.preprocessors = [
+    RemoveInstructorNotes, *_GenerateAssignment.class_traits()["preprocessors"].default()]
 
 # --- autograding ---------------------------------------------------------------
 # Restore what a student deleted or edited: deleted grade cells come back,

@@ -146,8 +146,12 @@ def test_in_a_real_kernel_the_message_comes_first_and_alone():
     try:
         kc.execute_interactive("from course_utils.checks import check_close", timeout=120)
         errors = []
+        def keep_errors(msg: dict) -> None:
+            if msg["msg_type"] == "error":
+                errors.append(msg["content"])
+
         kc.execute_interactive("check_close('sigmoid(0.0)', 0.3, 0.5, hint='σ(0) = 1 / (1 + e^0)')", timeout=60,
-                               output_hook=lambda msg: errors.append(msg["content"]) if msg["msg_type"] == "error" else None)
+                               output_hook=keep_errors)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

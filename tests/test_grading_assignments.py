@@ -20,9 +20,9 @@ import time
 import nbformat
 import pytest
 
-
 from course_utils.instructor.autograde import (
     COURSE_ROOT,
+    SubmissionResult,
     assignment_ids,
     grade_submissions,
     make_course_copy,
@@ -177,8 +177,10 @@ def test_solution_full_marks_blank_zero_and_each_mutant_loses_its_question(assig
     if "solution-again" in results:
         again = results["solution-again"]
         assert again.cells["q5_test_fit"].score == solution.cells["q5_test_fit"].score == 3.0
-        line = [l for l in solution.outputs("q5_test_fit").splitlines() if "validation accuracy" in l]
-        assert line and line == [l for l in again.outputs("q5_test_fit").splitlines() if "validation accuracy" in l], (
+        def accuracy_lines(result: SubmissionResult) -> list[str]:
+            return [t for t in result.outputs("q5_test_fit").splitlines() if "validation accuracy" in t]
+
+        assert accuracy_lines(solution) and accuracy_lines(solution) == accuracy_lines(again), (
             "the same notebook trained to a different accuracy")
 
     blank = results["blank"]
@@ -221,7 +223,8 @@ def test_hidden_tests_switch_off_the_course_versions_of_every_question(assignmen
     expected = COURSE_VERSIONS[assignment]
     tests = {c.metadata["nbgrader"]["grade_id"]: c.source for c in _cells(assignment)
              if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c.cell_type == "code"}
-    assert set(expected) <= set(tests), f"COURSE_VERSIONS names cells that are not test cells: {set(expected) - set(tests)}"
+    assert set(expected) <= set(tests), (
+        f"COURSE_VERSIONS names cells that are not test cells: {set(expected) - set(tests)}")
     for gid, source in tests.items():
         assert sorted(_switched_off(source)) == sorted(expected.get(gid, [])), (
             f"{assignment} {gid}: switches off {_switched_off(source)}, COURSE_VERSIONS says {expected.get(gid, [])}")

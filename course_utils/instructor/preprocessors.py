@@ -228,7 +228,9 @@ class RemoveInstructorNotes(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: Any):
         for cell in nb.cells:
-            if INSTRUCTOR_NOTES_TAG in cell.get("metadata", {}).get("tags", []) and cell.get("metadata", {}).get("nbgrader"):
-                raise ValueError(f"a cell tagged {INSTRUCTOR_NOTES_TAG!r} must not be an nbgrader cell: {cell.source[:80]!r}")
+            meta = cell.get("metadata", {})
+            if INSTRUCTOR_NOTES_TAG in meta.get("tags", []) and meta.get("nbgrader"):
+                raise ValueError(f"a cell tagged {INSTRUCTOR_NOTES_TAG!r} must not be an nbgrader cell: "
+                                 f"{cell.source[:80]!r}")
         nb.cells = [c for c in nb.cells if INSTRUCTOR_NOTES_TAG not in c.get("metadata", {}).get("tags", [])]
         return nb, resources

@@ -33,7 +33,13 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from course_utils.instructor.autograde import COURSE_ROOT, SubmissionResult, grade, make_course_copy, solution_submission
+from course_utils.instructor.autograde import (
+    COURSE_ROOT,
+    SubmissionResult,
+    grade,
+    make_course_copy,
+    solution_submission,
+)
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
 EXPECTED = ("full", "loses")
@@ -65,7 +71,8 @@ def load_cases(assignment: str) -> list[Case]:
     for entry in raw:
         unknown = set(entry) - allowed
         if unknown or not {"id", "cell", "expected", "code"} <= set(entry):
-            raise ValueError(f"{path.name}: case {entry.get('id')!r} has keys {sorted(entry)}; allowed {sorted(allowed)}")
+            raise ValueError(f"{path.name}: case {entry.get('id')!r} has keys {sorted(entry)}; "
+                             f"allowed {sorted(allowed)}")
         if entry["expected"] not in EXPECTED:
             raise ValueError(f"{path.name}: case {entry['id']!r}: expected must be one of {EXPECTED}")
         if entry["id"] in seen:
