@@ -7,8 +7,14 @@ import torch
 
 from course_utils.data import names_vocab
 from course_utils.models.chargen import CharGenerator
-from course_utils.widgets.generate import (OUTPUT_CLASS, START_CLASS, TEMPERATURE_CLASS, generate_names,
-                                           generate_widget, render_generated)
+from course_utils.widgets.generate import (
+    OUTPUT_CLASS,
+    START_CLASS,
+    TEMPERATURE_CLASS,
+    generate_names,
+    generate_widget,
+    render_generated,
+)
 
 LANGUAGES = ["English", "Italian", "Polish"]
 
