@@ -33,6 +33,14 @@ def make_overlay_env(path: Path, *extra_paths: Path) -> Path:
     base = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     lines = [str(p) for p in extra_paths] + sorted(base)
     (site / "_course_overlay.pth").write_text("\n".join(lines) + "\n")
+    # JupyterLab's built application and the prebuilt extensions (widgets, nbgrader) live in the data
+    # folder of the main .venv; link them in so that JupyterLab started from here finds them. The
+    # configuration (etc/jupyter, where page_config.json goes) stays the environment's own.
+    main_data = Path(sys.prefix) / "share" / "jupyter"
+    (path / "share" / "jupyter").mkdir(parents=True, exist_ok=True)
+    for name in ("lab", "labextensions"):
+        if (main_data / name).is_dir():
+            (path / "share" / "jupyter" / name).symlink_to(main_data / name)
     return python
 
 
