@@ -34,7 +34,8 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from course_utils.instructor.preprocessors import GradingExecute, NeutralizeStderr, RemoveInstructorNotes
+from course_utils.instructor.preprocessors import GradingExecute, NeutralizeStderr, RedactHiddenTests, RemoveInstructorNotes
+from course_utils.instructor.sanitize import SanitizeStudentContent
 from course_utils.instructor.safepath import IntegrityReview, RequireSandbox, default_grading_kernel
 
 c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
@@ -43,13 +44,15 @@ COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
 GRADING = "grading"
 
 # The assignments, in teaching order, with the per-cell time limit (seconds)
-# each one's autograding allows. 03 and 04 train small models inside a test
-# cell; their budgets leave room for a loaded grading machine.
+# each one's autograding allows, and the time budget (seconds) of one whole
+# submission: its grading run may use half, the integrity re-check the rest.
+# 03 and 04 train small models inside a test cell; their limits leave room
+# for a loaded grading machine.
 ASSIGNMENTS = {
-    "01_forward_and_loss": {"timeout": 30},
-    "02_bptt": {"timeout": 40},
-    "03_pytorch_rnn": {"timeout": 300},
-    "04_seq2seq": {"timeout": 90},
+    "01_forward_and_loss": {"timeout": 30, "budget": 300},
+    "02_bptt": {"timeout": 40, "budget": 400},
+    "03_pytorch_rnn": {"timeout": 300, "budget": 2400},
+    "04_seq2seq": {"timeout": 90, "budget": 1200},
 }
 
 # --- the course directory ----------------------------------------------------
@@ -82,6 +85,13 @@ os.makedirs(c.Exchange.root, exist_ok=True)
 # s1234567_01_forward_and_loss.ipynb; adapt the expression to your LMS's names.
 c.ZipCollectApp.downloaded_directory = os.path.join(GRADING, "downloads")
 c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/_]+)_(?P<file_id>\d\d_[A-Za-z0-9_]+)\.ipynb$"
+# Student ids must be plain names and one bad archive must not stop the others
+# (course_utils/instructor/zip_collect.py).
+from course_utils.instructor.zip_collect import PlainNameCollector, SafeExtractor  # noqa: E402
+
+c.ZipCollectApp.collector_plugin = PlainNameCollector
+c.ZipCollectApp.extractor_plugin = SafeExtractor
+c.PlainNameCollector.named_regexp = c.FileNameCollectorPlugin.named_regexp
 
 # --- generating the student version ------------------------------------------
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -112,6 +122,7 @@ c.Autograde.autograde_preprocessors = [
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
+    SanitizeStudentContent,  # the formgrader renders the autograded notebook: no student script in it
     SaveAutoGrades,
     AssignLatePenalties,
     CheckCellMetadata,
@@ -128,10 +139,15 @@ c.Execute.timeout = max(a["timeout"] for a in ASSIGNMENTS.values())
 c.GradingExecute.assignment_timeouts = {name: a["timeout"] for name, a in ASSIGNMENTS.items()}
 c.GradingExecute.memory_limit_mb = 4096
 c.GradingExecute.max_output_chars = 200_000
+c.GradingExecute.max_rich_output_bytes = 2 * 1024 * 1024
+c.GradingExecute.assignment_budgets = {name: a["budget"] for name, a in ASSIGNMENTS.items()}
+c.GradingExecute.timing_file = os.path.join(COURSE_ROOT, GRADING, "timing.jsonl")
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
 
 # --- feedback ------------------------------------------------------------------
 # Students see their scores, outputs and error messages, but not the text of
-# the hidden tests (nbgrader shows it by default).
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# the hidden tests (nbgrader shows it by default), not even where their own
+# code printed it; nothing a student wrote runs as script in the page.
+c.GenerateFeedback.preprocessors = [
+    GetGrades, RedactHiddenTests, ClearHiddenTests, SanitizeStudentContent, CSSHTMLHeaderPreprocessor]

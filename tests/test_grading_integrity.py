@@ -74,7 +74,7 @@ def test_honest_answers_are_not_flagged(toy) -> None:
     ("x = (lambda: 0).__code__", "dunder attribute __code__"),
     ("class A:\n    def __eq__(self, o):\n        return True", "defines A.__eq__"),
     ("class A(np.ndarray):\n    pass", "subclasses np.ndarray"),
-    ("import course_utils.checks as c", "grader's checking helpers"),
+    ("import course_utils.checks as c\nc.check_close = print", "monkeypatches c.check_close"),
     ("open('01_forward_and_loss.ipynb', 'w')", "names a notebook file"),
     ("!cat /etc/passwd", "runs a shell command"),
     ("%load_ext my_hooks", "uses the IPython magic %load_ext"),
@@ -125,46 +125,16 @@ def test_sanitize_moves_links_fifos_and_huge_files_to_quarantine(tmp_path: Path)
     (mallory / "a1.ipynb").symlink_to(secret)
 
     found = integrity.sanitize_submissions(tmp_path, max_file_bytes=1024)
-    assert sorted(os.listdir(alice)) == ["a1.ipynb", "data.txt", "sub"]
-    assert os.listdir(alice / "sub") == []
+    assert sorted(os.listdir(alice)) == ["a1.ipynb"], "only the notebook stays"
     assert not (mallory / "a1.ipynb").exists() and not (mallory / "a1.ipynb").is_symlink()
     text = " ".join(found[("alice", "a1")])
     assert "symbolic link answers.json" in text and "pipe" in text and "huge.bin" in text
+    assert "data.txt, which is not a notebook" in text and "folder sub/" in text
     assert "symbolic link a1.ipynb" in " ".join(found[("mallory", "a1")])
     quarantined = tmp_path / "grading" / "quarantine" / "alice" / "a1" / "answers.json"
     assert quarantined.is_symlink() and os.readlink(quarantined) == str(secret)
     assert secret.read_text() == "{}", "the link target must never be touched"
     assert integrity.sanitize_submissions(tmp_path) == {}, "a second pass finds nothing"
-
-
-# --- the outside verdict ------------------------------------------------------------------------
-def test_probe_cells_carry_no_expected_values(toy) -> None:
-    source, _ = toy
-    plan = integrity.plan_probes(source)
-    assert [e.name for e in plan.expectations] == [
-        "sigmoid(0)", "sigmoid([1, -2])", "softmax sums to 1", "softmax([1, 2, 3])"]
-    for probe in plan.cells.values():
-        assert "0.7310585786300049" not in probe and "0.6652409557748219" not in probe
-        assert "__rnn_verify__" in probe and "check_close" not in probe
-    assert plan.expectations[1].expected == [0.7310585786300049, 0.11920292202211755]
-
-
-def test_probe_keeps_computed_expectations_in_place() -> None:
-    cell = {"cell_type": "code", "source": "x = np.ones(3)\nexpected = np.array([1.0, 2.0])\n"
-            "check_close('a', f(x), expected, atol=1e-3)\ncheck_close('b', g(x), np.exp(x))",
-            "metadata": {"nbgrader": {"grade": True, "solution": False, "grade_id": "t", "points": 1}}}
-    plan = integrity.plan_probes({"cells": [cell]})
-    assert [(e.name, e.atol) for e in plan.expectations] == [("a", 1e-3)]
-    assert plan.unverified == ["t: b"]
-    assert "expected" not in plan.cells["t"] and "check_close('b', g(x), np.exp(x))" in plan.cells["t"]
-
-
-def test_compare_uses_the_checks_tolerance() -> None:
-    exp = integrity._Expectation("t", 0, "x", [1.0, 2.0], rtol=0.0, atol=1e-3)
-    assert integrity._compare([1.0005, 2.0], exp)
-    assert not integrity._compare([1.01, 2.0], exp)
-    assert not integrity._compare([1.0], exp)
-    assert not integrity._compare("ValueError()", exp)
 
 
 # --- the report ---------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 130
             return 0 if not done.failed else 1
         elif args.command == "zip-collect":
-            print(f"collected into {collect_zips(args.assignment, args.course_dir)}")
+            print(collect_zips(args.assignment, args.course_dir).summary())
     except GradingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -52,6 +52,7 @@ __all__ = [
     "DEFAULT_KERNEL",
     "SANDBOX_KERNEL",
     "CellResult",
+    "CollectResult",
     "GradeReport",
     "SubmissionResult",
     "assignment_ids",
@@ -368,9 +369,13 @@ def read_results(course_dir: Path | str, assignment: str, students: Iterable[str
                         text = cell_output_text(cell)
                         if "KernelDied" in text and "the kernel process exited" in text:
                             problems.append("the kernel died while running the notebook; later cells were not run")
+                        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "a cell")
                         if "CellTimeoutError" in text:
-                            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "a cell")
                             problems.append(f"{gid} ran past the time limit")
+                        if "TimeBudgetExceeded" in text:
+                            problems.append("the submission used up its time budget; later cells were not run")
+                        if "capped by the grader" in text:
+                            problems.append(f"{gid}: output over the grader's cap was dropped")
             total = sum(c.score for c in cells.values())
             results[student] = SubmissionResult(
                 student, assignment, total, max_score, cells, graded, sorted(set(problems)),
@@ -519,6 +524,7 @@ def grade(
     # Links, FIFOs, devices and huge files leave grading/submitted/ before nbgrader (outside the
     # sandbox) copies anything: it would follow a link to solutions/.
     quarantined = integrity.sanitize_submissions(course_dir)
+    (course_dir / GRADING_DIR / "timing.jsonl").unlink(missing_ok=True)  # seconds per submission, this run
     ids = list(assignments) if assignments is not None else assignment_ids(course_dir)
     submitted = course_dir / GRADING_DIR / "submitted"
     with_work = [a for a in ids if any(submitted.glob(f"*/{a}"))]
@@ -539,10 +545,17 @@ def grade(
     grades_csv.parent.mkdir(parents=True, exist_ok=True)
     _nbgrader(course_dir, "export", f"--to={grades_csv}")
     # Tampering that cannot be prevented inside one kernel is detected: a `flagged` column, with reasons.
-    flags = integrity.review(course_dir, with_work, kernel_name=kernel, sanitized=quarantined)
+    # The review catches every failure per submission; should it fail as a whole anyway, every
+    # submission is flagged with the reason, and the column is written all the same.
+    try:
+        flags = integrity.review(course_dir, with_work, kernel_name=kernel, sanitized=quarantined)
+    except Exception as exc:
+        reason = f"the integrity review did not run ({type(exc).__name__}: {exc}); review by hand"
+        flags = integrity.Review()
+        flags.update({(s, a): [reason] for a, by_student in results.items() for s in by_student})
     integrity.add_flag_column(grades_csv, flags)
     integrity.write_report(course_dir / GRADING_DIR / "integrity.json", flags)
-    _write_problems(course_dir / GRADING_DIR / "problems.csv", results)
+    _write_problems(course_dir / GRADING_DIR / "problems.csv", results, getattr(flags, "problems", {}))
     report = GradeReport(kernel, results, grades_csv, stale, time.perf_counter() - start)
     print(report.summary())
     return report
@@ -564,28 +577,49 @@ def _register_students(course_dir: Path) -> None:
             gb.update_or_create_student(folder.name)
 
 
-def _write_problems(path: Path, results: Mapping[str, Mapping[str, SubmissionResult]]) -> None:
-    """One row per submission that needs the instructor's attention."""
+def _write_problems(path: Path, results: Mapping[str, Mapping[str, SubmissionResult]],
+                    review_problems: Mapping[tuple[str, str], Iterable[str]] | None = None) -> None:
+    """One row per submission that needs the instructor's attention (grading's and the review's problems)."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["assignment", "student", "score", "max_score", "problems"])
         for aid, by_student in results.items():
             for student, r in sorted(by_student.items()):
-                if r.problems:
-                    writer.writerow([aid, student, r.score, r.max_score, " | ".join(r.problems)])
+                problems = [*r.problems, *(review_problems or {}).get((student, aid), [])]
+                if problems:
+                    writer.writerow([aid, student, r.score, r.max_score, " | ".join(problems)])
 
 
-def collect_zips(assignment: str, course_dir: Path | str = COURSE_ROOT) -> Path:
+@dataclass
+class CollectResult:
+    """What :func:`collect_zips` did: where the submissions went, and what it skipped and why."""
+
+    submitted: Path
+    rejected: list[tuple[str, str]]  # (file in the download, reason)
+
+    def summary(self) -> str:
+        lines = [f"collected into {self.submitted}"]
+        lines += [f"SKIPPED {name}: {reason}" for name, reason in self.rejected]
+        return "\n".join(lines)
+
+
+def collect_zips(assignment: str, course_dir: Path | str = COURSE_ROOT) -> CollectResult:
     """Run ``nbgrader zip_collect <assignment>``: LMS downloads -> ``grading/submitted/``.
 
     Put the downloaded files (zip archives or notebooks named
     ``<student id>_<notebook>.ipynb``) in ``grading/downloads/<assignment>/archive/``.
-    Returns the submitted folder.
+    The plugins of :mod:`course_utils.instructor.zip_collect` (installed by
+    ``nbgrader_config.py``) skip a student id that is not a plain name and an
+    archive that is broken or unsafe, and carry on with the others; what they
+    skipped is in the result (and in ``grading/downloads/<assignment>/rejected.csv``).
     """
+    from course_utils.instructor.zip_collect import REJECTED_FILE, read_rejections
+
     course_dir = Path(course_dir)
-    archive = course_dir / GRADING_DIR / "downloads" / assignment / "archive"
+    download = course_dir / GRADING_DIR / "downloads" / assignment
+    archive = download / "archive"
     if not archive.is_dir() or not any(archive.iterdir()):
         raise GradingError(f"nothing to collect: put the LMS download for {assignment} in {archive}")
+    (download / REJECTED_FILE).unlink(missing_ok=True)
     _nbgrader(course_dir, "zip_collect", assignment, "--force")
-    return course_dir / GRADING_DIR / "submitted"
-
+    return CollectResult(course_dir / GRADING_DIR / "submitted", read_rejections(download))

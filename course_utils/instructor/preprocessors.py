@@ -21,7 +21,24 @@ Registered in ``nbgrader_config.py`` (``Autograde.autograde_preprocessors``):
       the whole submission);
     * a kernel that ignores the interrupt after a timeout (a loop that swallows
       ``KeyboardInterrupt``) is killed after ``interrupt_grace`` seconds instead
-      of making every later cell wait out its own timeout.
+      of making every later cell wait out its own timeout;
+    * a time budget for the whole notebook (``assignment_budgets``, times
+      ``grading_share``: the rest is the integrity re-check's), so cells that
+      each stop just under the per-cell limit cannot cost an hour; past it the
+      remaining cells are marked ``TimeBudgetExceeded`` and not run, and the
+      seconds spent are appended to ``timing_file``;
+    * caps on every output type, not only streams: rich display data
+      (HTML, images, JSON, JavaScript...) past ``max_rich_output_bytes`` per
+      cell and tracebacks past ``max_error_chars`` are replaced by a note;
+    * the hidden tests stay out of the kernel's memory once they ran: test cells
+      run with ``store_history=False`` (nothing in ``In``/``_ih``/``_i``, the
+      history database or ``Out``), and after each one the grader removes its
+      source from ``linecache`` and its traceback from ``sys.last_*``.
+
+``RedactHiddenTests`` (feedback)
+    Removes every line of the hidden tests from the outputs of the feedback
+    notebook, whatever printed it: nbgrader's ``ClearHiddenTests`` only clears
+    the test cells' *source*.
 
 ``NeutralizeStderr``
     nbgrader scores a test cell 0 when it writes *anything* to stderr. A correct
@@ -38,7 +55,10 @@ Registered in ``nbgrader_config.py`` (``Autograde.autograde_preprocessors``):
 from __future__ import annotations
 
 import asyncio
+import json
 import resource
+import time
+from pathlib import Path
 from typing import Any
 
 from jupyter_core.utils import run_sync
@@ -46,14 +66,28 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils as nbutils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Dict, Float, Integer
+from traitlets import Dict, Float, Integer, Unicode
 
-__all__ = ["INSTRUCTOR_NOTES_TAG", "GradingExecute", "NeutralizeStderr", "RemoveInstructorNotes"]
+__all__ = ["INSTRUCTOR_NOTES_TAG", "GradingExecute", "NeutralizeStderr", "RedactHiddenTests", "RemoveInstructorNotes"]
 
 INSTRUCTOR_NOTES_TAG = "instructor-notes"
 
 KERNEL_DIED = "KernelDied"
 NOT_RUN = "CellNotRun"
+BUDGET = "TimeBudgetExceeded"
+CAPPED = "capped by the grader"
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+# Run silently after each test cell: forget its source and traceback. Built without the
+# marker's literal text, so that this code (which IPython caches too) never matches itself.
+_FORGET_TEST = (
+    "(lambda _lc, _s, _ip, _m: ("
+    "[_lc.cache.pop(_k, None) for _k in [k for k, v in list(_lc.cache.items()) "
+    "if isinstance(v, tuple) and len(v) > 2 and _m in ''.join(v[2] or [])]], "
+    "[_s.__dict__.pop(_n, None) for _n in ('last_type', 'last_value', 'last_traceback', 'last_exc')], "
+    "setattr(_ip, 'last_execution_result', None) if _ip is not None else None))"
+    "(__import__('linecache'), __import__('sys'), "
+    "getattr(__import__('IPython'), 'get_ipython', lambda: None)(), 'BEGIN ' + 'HIDDEN TESTS')"
+)
 OUTPUT_CAPPED = "... output capped by the grader ({limit} characters per cell); the rest was dropped ...\n"
 
 
@@ -100,20 +134,70 @@ class GradingExecute(Execute):
         help="Seconds a kernel may take to answer after a timed-out cell was interrupted before it is killed.",
     ).tag(config=True)
 
+    assignment_budgets = Dict(
+        {},
+        help="Seconds one submission may take in total (grading and re-check) for each assignment id.",
+    ).tag(config=True)
+
+    grading_share = Float(
+        0.5,
+        help="Part of an assignment's budget the grading run may use; the rest is the integrity re-check's.",
+    ).tag(config=True)
+
+    timing_file = Unicode(
+        "",
+        help="Append one JSON line {student, assignment, seconds} per graded notebook here ('' : don't).",
+    ).tag(config=True)
+
+    max_rich_output_bytes = Integer(
+        2 * 1024 * 1024,
+        help="Rich display data (HTML, images, JSON, JavaScript...) kept per cell; the rest is replaced by a note.",
+    ).tag(config=True)
+
+    max_error_chars = Integer(
+        50_000,
+        help="Characters of one error's value and traceback kept; the rest is dropped.",
+    ).tag(config=True)
+
     # --- per-assignment timeout -------------------------------------------------
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):
-        assignment = (resources or {}).get("nbgrader", {}).get("assignment")
+        info = (resources or {}).get("nbgrader", {})
+        assignment = info.get("assignment")
         self._grading_timeout = self.timeout_override or self.assignment_timeouts.get(assignment)
         self._kernel_dead: str | None = None
         self._check_responsive = False
         self._chars: dict[int, int] = {}
-        return super().preprocess(nb, resources, km)
+        self._rich: dict[int, int] = {}
+        budget = self.assignment_budgets.get(assignment)
+        self._budget = float(budget) * self.grading_share if budget else None
+        self._started = time.monotonic()
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            self._write_timing(info.get("student"), assignment, time.monotonic() - self._started)
+
+    def _write_timing(self, student: Any, assignment: Any, seconds: float) -> None:
+        if not self.timing_file or not student:
+            return
+        try:
+            path = Path(self.timing_file)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"student": student, "assignment": assignment, "seconds": round(seconds, 2)}) + "\n")
+        except OSError as exc:
+            self.log.warning("could not record the grading time: %s", exc)
+
+    def _remaining(self) -> float | None:
+        if self._budget is None:
+            return None
+        return self._budget - (time.monotonic() - self._started)
 
     def _get_timeout(self, cell: NotebookNode | None) -> int | None:
-        timeout = getattr(self, "_grading_timeout", None)
-        if timeout:
-            return int(timeout)
-        return super()._get_timeout(cell)
+        timeout = getattr(self, "_grading_timeout", None) or super()._get_timeout(cell)
+        remaining = self._remaining() if hasattr(self, "_budget") else None
+        if remaining is not None and timeout:
+            return max(1, int(min(timeout, remaining + 1)))
+        return int(timeout) if timeout else timeout
 
     # --- memory limit -----------------------------------------------------------
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
@@ -128,7 +212,32 @@ class GradingExecute(Execute):
     # --- output cap ---------------------------------------------------------------
     def output(self, outs, msg, display_id, cell_index):  # type: ignore[override]
         limit = self.max_output_chars
-        if limit and msg.get("msg_type") == "stream":
+        kind = msg.get("msg_type")
+        if kind in ("display_data", "execute_result", "update_display_data") and self.max_rich_output_bytes:
+            data = msg.get("content", {}).get("data", {}) or {}
+            size = sum(len(v) if isinstance(v, str) else len(json.dumps(v, default=str)) for v in data.values())
+            used = self._rich.get(cell_index, 0)
+            self._rich[cell_index] = used + size
+            if used + size > self.max_rich_output_bytes:
+                note = (f"... a display of {size} bytes was {CAPPED} "
+                        f"({self.max_rich_output_bytes} bytes of rich output per cell) ...")
+                content = {**msg["content"], "data": {"text/plain": note}, "metadata": {}}
+                msg = {**msg, "content": content}
+        elif kind == "error" and self.max_error_chars:
+            content = dict(msg.get("content", {}))
+            tb = [str(line) for line in content.get("traceback", [])]
+            if len(str(content.get("evalue", ""))) + sum(map(len, tb)) > self.max_error_chars:
+                keep = self.max_error_chars // 2
+                content["evalue"] = str(content.get("evalue", ""))[:keep]
+                kept, total = [], 0
+                for line in tb:
+                    if total + len(line) > keep:
+                        break
+                    kept.append(line)
+                    total += len(line)
+                content["traceback"] = kept + [f"... traceback {CAPPED} ..."]
+                msg = {**msg, "content": content}
+        if limit and kind == "stream":
             text = msg["content"].get("text", "")
             used = self._chars.get(cell_index, 0)
             self._chars[cell_index] = used + len(text)
@@ -168,6 +277,13 @@ class GradingExecute(Execute):
         if self._kernel_dead:
             self._mark_not_run(cell)
             return cell, resources
+        remaining = self._remaining()
+        if remaining is not None and remaining <= 0 and cell.cell_type == "code":
+            self._kernel_dead = f"the submission used up its time budget of {self._budget:.0f} s"
+            cell.outputs = [_error_output(BUDGET, f"not run: {self._kernel_dead}")]
+            cell.execution_count = None
+            self.log.error("Time budget used up at cell %s; later cells are not run", index)
+            return cell, resources
         if self._check_responsive and cell.cell_type == "code":
             self._check_responsive = False
             if not self._kernel_responds_sync():
@@ -180,6 +296,8 @@ class GradingExecute(Execute):
                 self._mark_not_run(cell)
                 return cell, resources
         try:
+            if cell.cell_type == "code" and nbutils.is_grade(cell) and not nbutils.is_solution(cell):
+                return self._run_test_cell(cell, resources, index)
             return super().preprocess_cell(cell, resources, index)
         except CellTimeoutError:
             # Raised (rather than recorded) when the kernel stays busy after the interrupt:
@@ -200,6 +318,18 @@ class GradingExecute(Execute):
                 )
             )
             return cell, resources
+
+    def _run_test_cell(self, cell: NotebookNode, resources: Any, index: int):
+        """Run a test cell outside the input history, then make the kernel forget its source."""
+        self._check_assign_resources(resources)
+        cell = self.execute_cell(cell, index, store_history=False)
+        try:
+            assert self.kc is not None
+            msg_id = self.kc.execute(_FORGET_TEST, silent=True, store_history=False)
+            run_sync(self.async_wait_for_reply)(msg_id)
+        except Exception as exc:  # a dead or busy kernel: the next cell's handling takes over
+            self.log.warning("could not clear the test cell from the kernel: %s", exc)
+        return cell, self.resources
 
     def _kernel_responds_sync(self) -> bool:
         return run_sync(self._async_kernel_responds)()
@@ -234,3 +364,50 @@ class RemoveInstructorNotes(NbGraderPreprocessor):
                                  f"{cell.source[:80]!r}")
         nb.cells = [c for c in nb.cells if INSTRUCTOR_NOTES_TAG not in c.get("metadata", {}).get("tags", [])]
         return nb, resources
+
+
+class RedactHiddenTests(NbGraderPreprocessor):
+    """Remove the hidden tests' lines from every output of the feedback notebook (see module docstring).
+
+    Lines shorter than ``min_chars`` (``pass``, a bracket) are left alone: they
+    give nothing away and would match ordinary output.
+    """
+
+    min_chars = Integer(12, help="Shortest hidden-test line (stripped) that is redacted.").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: Any):
+        lines: set[str] = set()
+        for cell in nb.cells:
+            if cell.cell_type != "code" or not nbutils.is_grade(cell) or nbutils.is_solution(cell):
+                continue
+            inside = False
+            for line in cell.source.splitlines():
+                if line.strip() == HIDDEN_BEGIN:
+                    inside = True
+                elif line.strip() == HIDDEN_END:
+                    inside = False
+                elif inside and len(line.strip()) >= self.min_chars:
+                    lines.add(line.strip())
+        self._hidden = sorted(lines, key=len, reverse=True)
+        return super().preprocess(nb, resources)
+
+    def _redact(self, text: Any) -> Any:
+        if not isinstance(text, str) or not self._hidden:
+            return text
+        for line in self._hidden:
+            if line in text:
+                text = text.replace(line, "[hidden test line removed by the grader]")
+        return text
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, cell_index: int):
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if "text" in output:
+                output["text"] = self._redact(output["text"])
+            if "evalue" in output:
+                output["evalue"] = self._redact(output["evalue"])
+            if "traceback" in output:
+                output["traceback"] = [self._redact(line) for line in output["traceback"]]
+            for mime, value in list(output.get("data", {}).items()):
+                if isinstance(value, str):
+                    output["data"][mime] = self._redact(value)
+        return cell, resources

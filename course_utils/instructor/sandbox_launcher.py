@@ -18,7 +18,7 @@ folder of the notebook being autograded. The launcher has two halves:
     wall-time limit; the kernel's own stdout/stderr are capped too.
 
 *inner* (``--inner``, first code to run inside the sandbox, still trusted)
-    Copies the submission folder into its size-limited tmpfs, sets the
+    Copies the submission folder (except notebooks) into its size-limited tmpfs, sets the
     rlimits, drops from root to an unused uid when the grader runs as root (so
     that ``RLIMIT_NPROC`` applies and no capability is left), and ``exec``s
     ``ipykernel``.
@@ -268,6 +268,7 @@ def sandbox_env(limits: dict) -> dict[str, str]:
         "LANG": os.environ.get("LANG", "C.UTF-8"),
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONNOUSERSITE": "1",
+        "PYTHONSAFEPATH": "1",  # the kernel's folder is not on sys.path: imports come from the course's environment
         "MPLCONFIGDIR": f"{INNER_HOME}/.config/matplotlib",
         "IPYTHONDIR": f"{INNER_HOME}/.ipython",
         "JUPYTER_CONFIG_DIR": f"{INNER_HOME}/.jupyter",
@@ -513,10 +514,17 @@ def run_outer(connection_file: str, extra_ro: list[str], kernel_args: list[str])
 # inner half (inside the sandbox, before any student code)
 # ----------------------------------------------------------------------------
 def _copy_submission(src: str, dst: str) -> None:
+    """Copy what the student submitted into the kernel's folder, except notebooks.
+
+    The folder nbgrader starts the kernel in holds the notebook it restored,
+    hidden tests and expected values included; the kernel gets its cells over
+    the kernel protocol and has no use for the file. (Everything else that was
+    not a notebook was quarantined before grading.)
+    """
     for entry in os.scandir(src):
         target = os.path.join(dst, entry.name)
-        if entry.is_symlink():
-            continue  # a link could point anywhere; the sandbox has no use for it
+        if entry.is_symlink() or entry.name.endswith(".ipynb") or entry.name.startswith("."):
+            continue  # a link could point anywhere; notebooks hold the hidden tests
         if entry.is_dir():
             shutil.copytree(entry.path, target, symlinks=False, ignore_dangling_symlinks=True,
                             dirs_exist_ok=True)
@@ -566,7 +574,7 @@ def run_inner(workdir: str, limits: dict, uid: int, kernel_args: list[str]) -> N
     os.chdir(workdir)
     python = _inner_python()
     argv = [python, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", conn_path,
-            "--HistoryManager.hist_file=:memory:", *kernel_args]
+            "--HistoryManager.hist_file=:memory:", "--IPKernelApp.ignore_cwd=True", *kernel_args]
     os.execv(python, argv)
 
 
