@@ -284,3 +284,161 @@ def test_tampering_attacks_are_flagged(tmp_path: Path, names: tuple[str, ...]) -
         flags = " ".join(result["flags"][f"x_{name}"])
         assert "re-checked outside the kernel" in flags, f"{name}: the outside verdict missed it: {flags}"
     print("forged in plain nbgrader (caught by the flags):", forged)
+
+
+# --- round two (issue 17): one grading run, one test per finding --------------------------------
+ROUND2_OVERRIDES = """
+# a small time budget, so that the slow-cells attack hits it quickly (the honest run needs ~20 s)
+c.GradingExecute.assignment_budgets = {"01_forward_and_loss": 160}
+"""
+FORGER = "y_plain_forger"  # a plain forger graded in the same run as the parser bomb
+
+
+@pytest.fixture(scope="module")
+def round2(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Honest, blank, a plain forger and issue 17's attacks, graded once as ``make grade`` does."""
+    from attacks.builders import round_two
+
+    from course_utils.instructor import autograde
+
+    require_sandbox()
+    ensure_kernel()
+    tmp_path = tmp_path_factory.mktemp("round2")
+    course = make_course(tmp_path, overrides=TEST_OVERRIDES + ROUND2_OVERRIDES)
+    group = round_two(answer_names=course.answer_functions())
+    course.submit(HONEST, course.honest_notebook())
+    course.submit(BLANK, course.release())
+    plain = next(a for a in attacks(course=str(course.root), assignment=course.assignment, honest=HONEST,
+                                    home_secret="/nonexistent", env_secret=ENV_SECRET, port=1, host_ip="127.0.0.1",
+                                    answer_names=course.answer_functions()) if a.name == "input_transformer")
+    course.submit(FORGER, course.attack_notebook(plain.code))
+    for attack in group:
+        course.submit(f"x_{attack.name}", course.attack_notebook(attack.code, everywhere=attack.everywhere,
+                                                                 last=attack.last, markdown=attack.markdown),
+                      extra_files=dict(attack.extra_files))
+    # malformed files end to end: nbgrader cannot grade them; they score 0 and the review carries on
+    malformed = {"m_invalid_utf8": json.dumps(course.release()).encode().replace(b'"cells"', b'"cells\xff"', 1),
+                 "m_nested_json": ('{"cells": [{"cell_type": "code", "metadata": ' + "[" * 50_000 + "]" * 50_000
+                                   + ', "source": "x"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}').encode(),
+                 "m_wrong_types": json.dumps({"cells": [3, None, {"cell_type": "code", "source": 7, "metadata": []}],
+                                              "metadata": [], "nbformat": 4, "nbformat_minor": 5}).encode()}
+    for student, raw in malformed.items():
+        (course.submit(student) / f"{course.assignment}.ipynb").write_bytes(raw)
+    sanitized = integrity.sanitize_submissions(course.root)
+    env = dict(TEST_LIMITS)
+    run = course.autograde(kernel="rnn-course-sandbox", env=env, timeout=1500)
+    feedback = course.nbgrader("generate_feedback", course.assignment, "--force", env=env)
+    reviewed = integrity.review(course.root, [course.assignment], sanitized=sanitized, verify="all", env=env)
+    grades_csv = course.root / "grading" / "grades.csv"
+    course.nbgrader("export", f"--to={grades_csv}")
+    integrity.add_flag_column(grades_csv, reviewed)
+    results = autograde.read_results(course.root, course.assignment)
+    autograde._write_problems(course.root / "grading" / "problems.csv", {course.assignment: results},
+                              reviewed.problems)
+    return {"course": course, "attacks": group, "run": run, "feedback": feedback, "scores": course.scores(),
+            "flags": {student: reasons for (student, _), reasons in reviewed.items()}, "reviewed": reviewed,
+            "results": results, "grades_csv": grades_csv, "honest_file": course.submitted_dir(HONEST),
+            "listener": None}
+
+
+def _feedback_html(course: Course, student: str) -> str:
+    path = course.root / "grading" / "feedback" / student / course.assignment / f"{course.assignment}.html"
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def test_round2_honest_full_marks_unflagged(round2: dict) -> None:
+    course: Course = round2["course"]
+    assert round2["scores"].get(HONEST) == course.max_score(), round2["run"].stderr[-3000:]
+    assert round2["scores"].get(BLANK) == 0
+    assert HONEST not in round2["flags"] and BLANK not in round2["flags"], round2["flags"]
+    assert not round2["results"][HONEST].problems, round2["results"][HONEST].problems
+
+
+def test_f1_recheck_cannot_be_defeated_from_inside_the_kernel(round2: dict) -> None:
+    """Finding 1: a forger with its own probe and the restored notebook's values is flagged by the re-check."""
+    flags = " | ".join(round2["flags"].get("x_f1_recheck_defeat", []))
+    course: Course = round2["course"]
+    assert "notebooks in my folder: []" in course.outputs_text("x_f1_recheck_defeat"), (
+        "the kernel's folder holds a notebook")
+    assert "re-checked outside the kernel" in flags, f"the forger passed the re-check: {flags}"
+    assert "%time" in flags or "get_ipython" in flags, f"the tamper inside %time was not scanned: {flags}"
+    assert "pkgutil" in flags, f"the standard-library resolver was not flagged: {flags}"
+
+
+def test_f2_submitted_files_cannot_shadow_the_course_modules(round2: dict) -> None:
+    """Finding 2: .py files and packages next to the notebook are quarantined, with the reason."""
+    student = "x_f2_shadow_modules"
+    flags = " | ".join(round2["flags"].get(student, []))
+    assert round2["scores"].get(student) == round2["scores"].get(BLANK) == 0, round2["scores"].get(student)
+    assert "course_utils/" in flags and "numpy.py, which is not a notebook" in flags, flags
+    assert "SUCCEEDED" not in round2["course"].outputs_text(student)
+
+
+def test_f3_hidden_tests_never_reach_the_feedback(round2: dict) -> None:
+    """Finding 3: no hidden test line in the autograded outputs or the feedback, however the student asks."""
+    course: Course = round2["course"]
+    student = "x_f3_leak_hidden"
+    hidden = ["np.random.default_rng(1).normal", "_tables = [dict(zip(_words", "_l = np.random.default_rng(6)"]
+    text, html = course.outputs_text(student), _feedback_html(course, student)
+    assert "ATTACK In:" in text and html, "the leaking cell did not run, or no feedback was written"
+    for fragment in hidden:
+        assert fragment not in text, f"hidden test text in the autograded outputs: {fragment}"
+        assert fragment not in html, f"hidden test text in the feedback: {fragment}"
+
+
+def _live_script(html: str) -> list[str]:
+    """What in ``html`` would run the attack's code: script elements, event handlers, javascript: links."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    found = [f"<script> {tag.get_text()[:80]!r}" for tag in soup.find_all("script") if "RNN_ATTACK" in tag.get_text()]
+    for tag in soup.find_all(True):
+        for attr, value in tag.attrs.items():
+            text = " ".join(value) if isinstance(value, list) else str(value)
+            if attr.lower().startswith("on") and "RNN_ATTACK" in text:
+                found.append(f"<{tag.name} {attr}=...>")
+            if attr.lower() in ("href", "src") and text.strip().lower().startswith("javascript:"):
+                found.append(f"<{tag.name} {attr}={text[:40]!r}>")
+    return found
+
+
+def test_f4_no_student_script_in_feedback_or_formgrader_notebook(round2: dict) -> None:
+    """Finding 4: the autograded notebook (the formgrader renders it) and the feedback carry no student script."""
+    import nbformat as _nbformat
+    from nbconvert import HTMLExporter
+
+    course: Course = round2["course"]
+    student = "x_f4_browser_script"
+    html = _feedback_html(course, student)
+    assert "rnn-attack-html" in html, "the attack's HTML output is missing from the feedback"
+    assert _live_script(html) == [], f"the feedback runs student code: {_live_script(html)}"
+    # the formgrader renders the autograded notebook with nbconvert's HTML exporter
+    rendered, _ = HTMLExporter().from_notebook_node(_nbformat.read(course.autograded_path(student), as_version=4))
+    assert _live_script(rendered) == [], f"the formgrader page would run student code: {_live_script(rendered)}"
+
+
+def test_f5_one_malformed_submission_does_not_disable_the_review(round2: dict) -> None:
+    """Finding 5: the parser bomb is flagged as not reviewable, the plain forger is flagged, grades.csv has the column."""
+    import csv as _csv
+
+    rows = list(_csv.DictReader(round2["grades_csv"].open(encoding="utf-8")))
+    assert rows and "flagged" in rows[0], "grades.csv came out without its flagged column"
+    by_student = {r["student_id"]: r["flagged"] for r in rows}
+    assert "could not be scanned" in by_student.get("x_f5_parser_bomb", ""), by_student.get("x_f5_parser_bomb")
+    assert by_student.get(FORGER), "the plain forger in the same run was exported unflagged"
+    assert not by_student.get(HONEST), by_student.get(HONEST)
+    for student in ("m_invalid_utf8", "m_nested_json", "m_wrong_types"):  # graded 0, still in the export
+        assert round2["scores"].get(student) in (None, 0.0), (student, round2["scores"].get(student))
+        assert not round2["results"][student].graded or round2["results"][student].score == 0
+
+
+def test_f6_time_budget_and_output_caps_are_recorded(round2: dict) -> None:
+    """Finding 6: the slow submission stops at its budget, the huge display is capped, both in problems.csv."""
+    course: Course = round2["course"]
+    problems = (course.root / "grading" / "problems.csv").read_text(encoding="utf-8")
+    slow = [line for line in problems.splitlines() if "x_f6_slow_cells" in line]
+    huge = [line for line in problems.splitlines() if "x_f6_huge_display" in line]
+    assert slow and "time budget" in slow[0], problems
+    assert huge and "cap" in huge[0], problems
+    assert len(course.autograded_path("x_f6_huge_display").read_bytes()) < 4 * 2**20
+    assert "capped by the grader" in _feedback_html(course, "x_f6_huge_display")

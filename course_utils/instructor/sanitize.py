@@ -86,7 +86,9 @@ def clean_markdown(source: str) -> str:
         html = markdown2html_mistune(source)
     except Exception:  # a renderer failure must not let the raw source through
         return bleach.clean(source, tags=set(), strip=True)
-    return f'<div class="rnn-sanitized">{clean_html(html)}</div>'
+    # One HTML block without blank lines: markdown is not parsed again inside it when the page renders it.
+    cleaned = re.sub(r"\n\s*\n", "\n", clean_html(html)).strip()
+    return f'<div class="rnn-sanitized">\n{cleaned}\n</div>'
 
 
 def _text(value: Any) -> str:

@@ -15,6 +15,11 @@ the score as well as in the output.
 ``network``   a TCP server on the grader's 127.0.0.1, the host's outward address, DNS
 ``resources`` fork bomb, memory blow-up, disk fill, output flood, sleep forever
 ``tamper``    score forging inside the kernel (flagged by course_utils.instructor.integrity)
+``round2``    issue 17's findings, one attack each: a forger that defeats the old re-check
+              (line magic, a standard-library resolver, its own probe, the restored
+              notebook), modules shadowed by submitted files, hidden tests read back
+              from the kernel, scripts for the instructor's browser, a cell the
+              parser cannot take, cells that sleep just under the limit, a huge display
 """
 
 from __future__ import annotations
@@ -59,6 +64,9 @@ class Attack:
     symlinks: tuple[tuple[str, str], ...] = ()  # (name in the submission folder, target)
     whole_notebook_link: str | None = None  # submit the notebook itself as a link to this path
     everywhere: bool = False  # put the code in every answer cell (stolen answers must outlive the stubs)
+    last: bool = False  # put the code in the last answer cell (it runs after the tests of the others)
+    extra_files: tuple[tuple[str, str], ...] = ()  # (path in the submission folder, contents)
+    markdown: str | None = None  # a markdown cell the student adds at the end
 
 
 def _cell(body: str, *, steal: bool = False) -> str:
@@ -385,6 +393,80 @@ print("ATTACK input transformer installed")
             globals()[_name] = _everything
         print("ATTACK answers return lying objects")
     '''), "flagged"))
+    return out
+
+
+_SWALLOW = '''
+def _swallow(lines):
+    body = "".join(lines)
+    if not body.strip():
+        return lines
+    inner = ["    " + l if l.strip() else l for l in body.splitlines(True)]
+    if inner and not inner[-1].endswith("\\n"):
+        inner[-1] += "\\n"
+    return ["try:\\n"] + inner + ["    pass\\n", "except BaseException:\\n", "    pass\\n"]
+'''
+
+
+def round_two(*, answer_names: tuple[str, ...] = ()) -> list[Attack]:
+    """Issue 17's seven findings as submissions (point ``round2``), each named after its finding."""
+    stubs = "".join(f"def {n}(*args, **kwargs):\n    return 0.0\n" for n in answer_names)
+    out: list[Attack] = []
+    # 1. The re-check defeated: a tamper hidden in a line magic's argument, the instructor's
+    #    probe planner reached through pkgutil, expected values read from the restored notebook
+    #    in the kernel's folder, and a probe of its own that prints them.
+    out.append(Attack("f1_recheck_defeat", "round2", stubs + _SWALLOW + '''
+import os, json, pkgutil
+%time get_ipython().input_transformers_post.append(_swallow)
+_found = [f for f in os.listdir(".") if f.endswith(".ip" + "ynb")]
+print("ATTACK notebooks in my folder:", _found, flush=True)
+if _found:
+    _plan = pkgutil.resolve_name("course_utils.instructor.integrity:plan_probes")(json.load(open(_found[0])))
+    _values = {e.index: e.expected for e in _plan.expectations}
+    def __rnn_verify__(index, got):
+        print("RNN-VERIFY " + json.dumps({"index": index, "got": _values[index]}), flush=True)
+''', "nbgrader's score is forged; the re-check (values from a trusted kernel) and the scan flag it"))
+    # 2. Files next to the notebook shadow the course's own package.
+    fake_init = _SWALLOW + '''
+import os, sys
+__import__("IPython").get_ipython().input_transformers_post.append(_swallow)
+_here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+del sys.modules["course_utils"]
+import course_utils as _real
+sys.modules["course_utils"] = _real
+print("ATTACK shadowing course_utils: SUCCEEDED", flush=True)
+'''
+    out.append(Attack("f2_shadow_modules", "round2", "", "the extra files are quarantined; 0 points",
+                      extra_files=(("course_utils/__init__.py", fake_init), ("numpy.py", "raise SystemExit"))))
+    # 3. Hidden tests read back from the kernel and printed into the feedback.
+    out.append(Attack("f3_leak_hidden", "round2", '''
+import os
+print("ATTACK In:", In, flush=True)
+print("ATTACK _ih:", _ih, flush=True)
+for _f in os.listdir("."):
+    print("ATTACK file", _f, open(_f, errors="replace").read(), flush=True)
+''', "no hidden test text anywhere in the feedback", last=True))
+    # 4. Scripts for the instructor's browser: a markdown cell and rich outputs.
+    out.append(Attack("f4_browser_script", "round2", '''
+from IPython.display import HTML, Javascript, Markdown, display
+display(HTML('<b id="rnn-attack-html">x</b><script>window.RNN_ATTACK_RAN = "html"</script>'
+             '<img src="x" onerror="window.RNN_ATTACK_RAN = \\'img\\'">'))
+display(Javascript('window.RNN_ATTACK_RAN = "javascript"'))
+display(Markdown('[click](javascript:window.RNN_ATTACK_RAN="md-link")'))
+''', "the feedback and the formgrader carry no student script",
+        markdown='<script>window.RNN_ATTACK_RAN = "markdown"; fetch("/formgrader/api/grades")</script>'
+                 '<a href="javascript:window.RNN_ATTACK_RAN=1">link</a><svg onload="window.RNN_ATTACK_RAN=2"></svg>'))
+    # 5. A cell the parser cannot take (RecursionError), next to a plain forger in the same run.
+    out.append(Attack("f5_parser_bomb", "round2", "x = " + "+".join(["a"] * 200_000) + "\n",
+                      "flagged as not reviewable; the review carries on"))
+    # 6. Cells that each sleep just under the per-cell limit, and a display far over the cap.
+    out.append(Attack("f6_slow_cells", "round2", "import time\ntime.sleep(20)\n" + stubs,
+                      "stopped by the submission's time budget; in problems", everywhere=True))
+    out.append(Attack("f6_huge_display", "round2", '''
+from IPython.display import HTML, display
+display(HTML("<p>" + "x" * (8 * 2**20) + "</p>"))
+''' + stubs, "the display is replaced by a note; in problems"))
     return out
 
 

@@ -156,13 +156,20 @@ class Course:
                 cell.source = "\n".join(line for line in text.splitlines() if "### " not in line)
         return nb
 
-    def attack_notebook(self, code: str, *, everywhere: bool = False) -> nbformat.NotebookNode:
-        """The blank release with ``code`` as the first answer cell (or every one); the rest stay stubs."""
+    def attack_notebook(self, code: str, *, everywhere: bool = False, last: bool = False,
+                        markdown: str | None = None) -> nbformat.NotebookNode:
+        """The blank release with ``code`` as the first answer cell (or every one, or the last); the rest stay stubs.
+
+        ``markdown``: a markdown cell the student adds at the end.
+        """
         nb = self.release()
-        targets = set(self.answer_ids() if everywhere else self.answer_ids()[:1])
+        ids = self.answer_ids()
+        targets = set(ids if everywhere else ids[-1:] if last else ids[:1])
         for cell in nb.cells:
-            if cell.metadata.get("nbgrader", {}).get("grade_id") in targets:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") in targets and code:
                 cell.source = code
+        if markdown is not None:
+            nb.cells.append(nbformat.v4.new_markdown_cell(markdown))
         return nb
 
     def submit(self, student: str, nb: nbformat.NotebookNode | None = None, *,
@@ -173,6 +180,7 @@ class Course:
         if nb is not None:
             nbformat.write(nb, folder / f"{self.assignment}.ipynb")
         for name, content in (extra_files or {}).items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
             mode = "wb" if isinstance(content, bytes) else "w"
             with open(folder / name, mode) as fh:
                 fh.write(content)

@@ -267,6 +267,7 @@ def plan_recheck(source_nb: Mapping, *, probe: str | None = None) -> RecheckPlan
     """Rewrite every test cell of the instructor's notebook for both kernels (see the module docstring)."""
     plan = RecheckPlan(probe=probe or f"_rnn_recheck_{secrets.token_hex(8)}")
     cells = source_nb.get("cells", []) if isinstance(source_nb, Mapping) else []
+    cells = [c for c in cells if isinstance(c, Mapping)] if isinstance(cells, list) else []
     answers: set[str] = set()
     imports: dict[str, str] = {}
     trees: list[tuple[Any, ast.Module | None]] = []
@@ -372,7 +373,8 @@ def probe_notebook(nb: Mapping, cells: Mapping[str, str], *, skip: set[int] = fr
     """
     out = {k: copy.deepcopy(v) for k, v in nb.items() if k != "cells"}
     new_cells = []
-    for index, cell in enumerate(nb.get("cells", [])):
+    nb_cells = nb.get("cells", [])
+    for index, cell in enumerate(nb_cells if isinstance(nb_cells, list) else []):
         if not isinstance(cell, Mapping):
             continue
         cell = copy.deepcopy(dict(cell))
@@ -426,16 +428,19 @@ def decode(value: Any) -> Any:
 def _emissions(nb: Mapping) -> dict[int, list[dict]]:
     """Probe records per probe number, in the order they were printed."""
     out: dict[int, list[dict]] = {}
-    for cell in nb.get("cells", []):
-        for output in cell.get("outputs", []) if isinstance(cell, Mapping) else []:
-            if output.get("output_type") != "stream" or output.get("name") != "stdout":
+    cells = nb.get("cells", []) if isinstance(nb, Mapping) else []
+    for cell in cells if isinstance(cells, list) else []:
+        outputs = cell.get("outputs", []) if isinstance(cell, Mapping) else []
+        for output in outputs if isinstance(outputs, list) else []:
+            if not isinstance(output, Mapping) or output.get("output_type") != "stream" or output.get("name") != "stdout":
                 continue
             for line in str(output.get("text", "")).splitlines():
                 if not line.startswith(PROBE_MARK + " "):
                     continue
                 try:
                     rec = json.loads(line[len(PROBE_MARK) + 1:])
-                    out.setdefault(int(rec["i"]), []).append(rec)
+                    if isinstance(rec, dict):
+                        out.setdefault(int(rec["i"]), []).append(rec)
                 except (ValueError, KeyError, TypeError, RecursionError):
                     continue
     return out
@@ -520,6 +525,29 @@ def trusted_expectations(source_nb: Mapping, plan: RecheckPlan, *, kernel_name: 
     return _TRUSTED_CACHE[key]
 
 
+def earned_points(graded_nb: Mapping) -> tuple[dict[str, float], set[int]]:
+    """Points nbgrader gave each test cell (grade_id -> points), and the indices of cells that timed out."""
+    from nbgrader import utils as nbutils
+    import nbformat
+
+    earned: dict[str, float] = {}
+    timed_out: set[int] = set()
+    cells = graded_nb.get("cells", []) if isinstance(graded_nb, Mapping) else []
+    for index, cell in enumerate(cells if isinstance(cells, list) else []):
+        if is_test_cell(cell):
+            try:
+                score, _ = nbutils.determine_grade(nbformat.from_dict(cell))
+            except Exception:
+                score = 0
+            earned[grade_id(cell)] = float(score or 0)
+        elif isinstance(cell, Mapping) and cell.get("cell_type") == "code":
+            outputs = cell.get("outputs", [])
+            if any(isinstance(o, Mapping) and o.get("ename") == "CellTimeoutError"
+                   for o in (outputs if isinstance(outputs, list) else [])):
+                timed_out.add(index)  # grading interrupted it: the re-check does not wait for it again
+    return earned, timed_out
+
+
 def recheck_submission(
     graded_nb: Mapping,
     source_nb: Mapping,
@@ -536,21 +564,7 @@ def recheck_submission(
     re-checked and why (a value of an unknown type, the time budget), for
     ``problems.csv``; those are not accusations.
     """
-    from nbgrader import utils as nbutils
-    import nbformat
-
-    earned: dict[str, float] = {}
-    timed_out: set[int] = set()
-    for index, cell in enumerate(graded_nb.get("cells", [])):
-        if is_test_cell(cell):
-            try:
-                score, _ = nbutils.determine_grade(nbformat.from_dict(cell))
-            except Exception:
-                score = 0
-            earned[grade_id(cell)] = float(score or 0)
-        elif isinstance(cell, Mapping) and cell.get("cell_type") == "code":
-            if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", []) if isinstance(o, Mapping)):
-                timed_out.add(index)  # grading interrupted it: the re-check does not wait for it again
+    earned, timed_out = earned_points(graded_nb)
     plan = plan_recheck(source_nb)
     to_confirm = {gid for gid, pts in earned.items() if pts > 0} & set(plan.by_cell())
     if not to_confirm:

@@ -37,6 +37,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
+import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -160,12 +163,22 @@ class Finding:
 
 
 # --- the scan ---------------------------------------------------------------------------
+_IPYTHON_SYNTAX = re.compile(r"^\s*[%!]|[?]\s*$|^\s*[?]|=\s*[%!]", re.MULTILINE)
+_TRANSFORMER = None
+MAX_SCANNED_CHARS = 100_000  # no honest answer cell comes close; bigger ones are flagged unread
+
+
 def _to_python(source: str) -> str:
     """IPython cell source -> plain Python (magics become get_ipython() calls)."""
+    global _TRANSFORMER
+    if not _IPYTHON_SYNTAX.search(source):
+        return source  # plain Python: nothing to transform
     try:
-        from IPython.core.inputtransformer2 import TransformerManager
+        if _TRANSFORMER is None:
+            from IPython.core.inputtransformer2 import TransformerManager
 
-        return TransformerManager().transform_cell(source)
+            _TRANSFORMER = TransformerManager()
+        return _TRANSFORMER.transform_cell(source)
     except Exception:  # IPython missing or a transform error: scan the text as it is
         return source
 
@@ -320,6 +333,9 @@ def scan_code(
             reported as one finding (it could not be checked).
     """
     protected = dict(protected or {})
+    if len(source) > MAX_SCANNED_CHARS:
+        return [(1, f"the cell could not be scanned (it has {len(source)} characters, the scan reads at most "
+                    f"{MAX_SCANNED_CHARS}); review it by hand")]
     try:
         tree = ast.parse(_to_python(source))
     except SyntaxError:
@@ -571,10 +587,16 @@ def protected_names(release_nb: Mapping, source_nb: Mapping | None = None) -> tu
     return protected, imports
 
 
+@functools.lru_cache(maxsize=16)
+def _protected_for(release_json: str, source_json: str) -> tuple[dict[str, str], dict[str, str]]:
+    return protected_names(json.loads(release_json), json.loads(source_json))
+
+
 def scan_notebook(nb: Mapping, release_nb: Mapping, source_nb: Mapping | None = None) -> list[Finding]:
     """Findings for every student-controlled cell of ``nb`` (see :func:`scan_code`), in cell order."""
-    protected, imports = protected_names(release_nb, source_nb)
-    imports = dict(imports)
+    protected, imports = _protected_for(json.dumps(release_nb, sort_keys=True, default=str),
+                                        json.dumps(source_nb, sort_keys=True, default=str))
+    protected, imports = dict(protected), dict(imports)
     findings = []
     for label, source in student_cells(nb):
         for line, reason in scan_code(source, protected=protected, known_imports=imports):
