@@ -149,3 +149,92 @@ def test_flag_column_is_added_to_grades_csv(tmp_path: Path) -> None:
     assert path.read_text().splitlines()[0] == "assignment,student_id,score,flagged"
     integrity.write_report(tmp_path / "integrity.json", {("bob", "a1"): ["x"], ("alice", "a1"): []})
     assert json.loads((tmp_path / "integrity.json").read_text()) == {"bob/a1": ["x"]}
+
+
+# --- issue 17: constructs the first scan missed; issue 18: honest code it flagged ------------------
+@pytest.mark.parametrize("code, reason", [
+    ("%time get_ipython().input_transformers_post.append(f)", "get_ipython"),
+    ("%timeit -n 1 -r 1 exec('x')", "exec"),
+    ("%%time\nget_ipython().ast_transformers.append(t)", "get_ipython"),
+    ("import pkgutil\nf = pkgutil.resolve_name('builtins:setattr')", "pkgutil"),
+    ("import pydoc\npydoc.locate('builtins.exec')", "pydoc"),
+    ("import operator\nf = operator.attrgetter('allclose')", "operator.attrgetter"),
+    ("import functools\nfunctools.reduce(getattr, ['a'], np)", "getattr around as a value"),
+    ("list(map(setattr, [np], ['allclose'], [print]))", "setattr around as a value"),
+    ("t = np.testing\nt.assert_allclose = print", "monkeypatches t.assert_allclose"),
+    ("globals()['check_close'] = print", "rebinds a name through globals()"),
+    ("g = globals()\ng['check_close'] = print", "hands it out"),
+    ("vars(np)['allclose'] = print", "rebinds a name through vars()"),
+    ("import sys\nsys.stdout = None", "replaces sys.stdout"),
+    ("import sys\nsys.path.insert(0, '.')", "sys.path"),
+    ("import linecache\nprint(linecache.cache)", "linecache"),
+    ("import sys\nprint(sys.last_traceback)", "sys.last_traceback"),
+    ("import traceback\ntraceback.extract_stack()", "traceback.extract_stack"),
+    ("import types\nf = types.FunctionType(c, {})", "types.FunctionType"),
+])
+def test_constructs_missed_before_are_flagged(toy, code: str, reason: str) -> None:
+    _, release = toy
+    reasons = _scan(code, release)
+    assert any(reason in r for r in reasons), f"{code!r} gave {reasons}"
+
+
+def _scan_real(code: str, assignment: str = "01_forward_and_loss") -> list[str]:
+    root = Path(__file__).resolve().parents[1]
+    release = json.loads((root / "assignments" / assignment / f"{assignment}.ipynb").read_text())
+    source = json.loads((root / "solutions" / assignment / f"{assignment}.ipynb").read_text())
+    protected, imports = integrity.protected_names(release, source)
+    return [reason for _, reason in integrity.scan_code(code, protected=protected, known_imports=imports)]
+
+
+@pytest.mark.parametrize("code", [
+    "for x in range(3):\n    p = x * 2\nloss = 0.0\nrng = np.random.default_rng(0)",  # names locked cells also bind
+    "input = [1, 2]\nsum = 0\nfor v in input:\n    sum += v",  # builtins no test uses
+    "print(sorted(globals())[:3])\nif 'sigmoid' in globals():\n    print(globals()['sigmoid'])",  # reading globals()
+    "%timeit -n 3 np.exp(np.ones(3))",
+    "%time y = np.tanh(np.ones(3))",
+    "import matplotlib.pyplot as plt\nplt.rcParams['figure.figsize'] = (4, 3)",
+    "import sys\nprint('progress', file=sys.stdout)\nsys.stdout.flush()",
+    "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))",  # 01: the student's own answer helper
+    "import types\nconfig = types.SimpleNamespace(lr=0.1)",
+    "from course_utils.checks import check_close\ncheck_close('mine', 1.0, 1.0)",  # using the checks is fine
+    "import torch\ntorch.backends.cudnn.deterministic = True",
+    "from tqdm.auto import tqdm\nfor i in tqdm(range(3)):\n    pass",
+    "import warnings\nwarnings.filterwarnings('ignore')",
+])
+def test_honest_code_from_issue_18_is_not_flagged(code: str) -> None:
+    assert _scan_real(code) == [], code
+
+
+def test_a_students_own_helper_named_like_a_given_one_is_not_flagged() -> None:
+    # 02 gives sigmoid (scipy's expit) in a locked cell; the answers use it, so a student may write their own
+    assert _scan_real("def sigmoid(a):\n    return 1 / (1 + np.exp(-a))", "02_bptt") == []
+    # ... but not the test cells' stand-ins, nor the checks, nor the modules
+    assert _scan_real("check_close = print", "02_bptt")
+    assert _scan_real("np = None", "02_bptt")
+
+
+# --- the review never fails as a whole --------------------------------------------------------
+def test_review_flags_unreadable_and_parser_hostile_notebooks(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    course = tmp_path / "course"
+    for folder in ("assignments", "solutions"):
+        (course / folder / "01_forward_and_loss").mkdir(parents=True)
+        src = root / folder / "01_forward_and_loss" / "01_forward_and_loss.ipynb"
+        (course / folder / "01_forward_and_loss" / src.name).write_bytes(src.read_bytes())
+    release = json.loads((course / "assignments" / "01_forward_and_loss" / "01_forward_and_loss.ipynb").read_text())
+    bomb = json.loads(json.dumps(release))
+    answer = next(c for c in bomb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("solution"))
+    answer["source"] = "x = " + "+".join(["a"] * 5000)
+    cases = {"bomb": json.dumps(bomb), "not_json": "{", "cells_not_list": '{"cells": 3}', "honest": json.dumps(release)}
+    for student, text in cases.items():
+        folder = course / "grading" / "submitted" / student / "01_forward_and_loss"
+        folder.mkdir(parents=True)
+        (folder / "01_forward_and_loss.ipynb").write_text(text)
+    flags = integrity.review(course, ["01_forward_and_loss"], verify="none")
+    assert "could not be scanned (RecursionError)" in " ".join(flags[("bomb", "01_forward_and_loss")])
+    assert "no list of cells" in " ".join(flags[("cells_not_list", "01_forward_and_loss")])
+    assert ("honest", "01_forward_and_loss") not in flags
+    grades = tmp_path / "grades.csv"
+    integrity.add_flag_column(grades, flags)  # no grades file at all: the column, and the flagged rows
+    text = grades.read_text()
+    assert text.splitlines()[0].endswith("flagged") and "bomb" in text

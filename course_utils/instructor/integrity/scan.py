@@ -67,6 +67,7 @@ _DYNAMIC_CALLS = {
 # Namespace dictionaries: reading them is ordinary; writing through them rebinds any name.
 _NAMESPACE_CALLS = {"globals", "locals", "vars"}
 _NAMESPACE_READS = {"get", "keys", "items", "values", "copy", "__contains__", "__getitem__"}
+_READING_CALLS = {"sorted", "list", "len", "set", "tuple", "print", "repr", "str", "iter", "any", "all", "enumerate"}
 _FLAGGED_MODULES = {
     "builtins": "patches Python's builtins",
     "importlib": "drives the import machinery",
@@ -435,6 +436,8 @@ def scan_code(
                     or (isinstance(parent, ast.Compare) and node in parent.comparators)
                     or (isinstance(parent, ast.Attribute) and parent.attr in _NAMESPACE_READS
                         and isinstance(parents.get(parent), ast.Call))
+                    or (isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name)
+                        and parent.func.id in _READING_CALLS and node in parent.args)
                 )
                 arg_ok = not node.args or all(isinstance(a, ast.Name) and a.id not in modules for a in node.args)
                 if not (reading and arg_ok):
