@@ -207,3 +207,11 @@ def test_solution_scores_full_marks_sandboxed_and_attack_is_real_without_it(tmp_
     assert course.scores()["thief"] == course.max_score(), (
         "control failed: the read-solutions attack should succeed without the sandbox")
     assert "ATTACK read solutions/: SUCCEEDED" in course.outputs_text("thief")
+
+
+def test_sandbox_status_says_which_hard_limits_apply() -> None:
+    features = sandbox.sandbox_features()
+    assert set(features) == {"cgroup v2 memory/process cap", "seccomp filter"}
+    assert all(state.startswith(("active", "off (")) for state in features.values()), features
+    if not Path("/sys/fs/cgroup/cgroup.controllers").is_file():
+        assert "cgroup v1" in features["cgroup v2 memory/process cap"]

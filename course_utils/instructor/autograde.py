@@ -484,6 +484,13 @@ class GradeReport:
 
     def summary(self) -> str:
         lines = [f"graded with kernel {self.kernel!r} in {self.seconds:.0f} s"]
+        if self.kernel != DEFAULT_KERNEL:
+            try:
+                from course_utils.instructor.sandbox import sandbox_features
+
+                lines += [f"sandbox: {name} {state}" for name, state in sandbox_features().items()]
+            except Exception as exc:  # the report must still come out
+                lines.append(f"sandbox: could not tell which hard limits apply ({exc})")
         for aid, by_student in self.results.items():
             lines.append(f"{aid}: {len(by_student)} submission(s)")
             for student, r in sorted(by_student.items()):

@@ -48,6 +48,7 @@ __all__ = [
     "SandboxUnavailable",
     "ensure_sandbox_kernel",
     "find_bwrap",
+    "sandbox_features",
     "sandbox_status",
     "select_grading_kernel",
 ]
@@ -80,7 +81,37 @@ def sandbox_status() -> tuple[bool, str]:
         return False, (f"bwrap cannot create namespaces here ({done.stderr.strip()}); "
                        "unprivileged user namespaces may be disabled (sysctl "
                        "kernel.unprivileged_userns_clone / user.max_user_namespaces)")
-    return True, f"bubblewrap at {bwrap}"
+    features = sandbox_features()
+    extras = "; ".join(f"{name}: {state}" for name, state in features.items())
+    return True, f"bubblewrap at {bwrap}; {extras}"
+
+
+def sandbox_features() -> dict[str, str]:
+    """Which of the optional hard limits the sandbox applies on this machine, and why not.
+
+    ``{"cgroup v2 memory/process cap": "...", "seccomp filter": "..."}``; each value starts with
+    ``active`` or ``off``. Neither is applied by the launcher today: the per-process rlimits, the
+    PID namespace and the size-limited tmpfs are what bounds a submission (see the README).
+    """
+    out: dict[str, str] = {}
+    controllers = Path("/sys/fs/cgroup/cgroup.controllers")
+    if not controllers.is_file():
+        out["cgroup v2 memory/process cap"] = ("off (this machine mounts cgroup v1, or no cgroup at "
+                                                "/sys/fs/cgroup; per-process rlimits apply instead)")
+    else:
+        have = set(controllers.read_text().split())
+        missing = {"memory", "pids"} - have
+        out["cgroup v2 memory/process cap"] = (
+            f"off (cgroup v2 without the {', '.join(sorted(missing))} controller)" if missing else
+            "off (cgroup v2 is available here, but the launcher does not create a cgroup per submission yet)")
+    try:
+        import seccomp  # noqa: F401  (libseccomp's own Python binding, Debian's python3-seccomp)
+
+        out["seccomp filter"] = "off (libseccomp's binding is installed, but the launcher does not load a filter yet)"
+    except ImportError:
+        out["seccomp filter"] = ("off (no Python binding of libseccomp in this environment to build the filter "
+                                 "bwrap --seccomp loads)")
+    return out
 
 
 def kernel_dir(prefix: str | None = None) -> Path:
