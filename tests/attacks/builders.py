@@ -465,7 +465,7 @@ display(Markdown('[click](javascript:window.RNN_ATTACK_RAN="md-link")'))
                       "stopped by the submission's time budget; in problems", everywhere=True))
     out.append(Attack("f6_huge_display", "round2", '''
 from IPython.display import HTML, display
-display(HTML("<p>" + "x" * (8 * 2**20) + "</p>"))
+display(HTML("<p>" + "x" * (1 * 2**20) + "</p>"))
 ''' + stubs, "the display is replaced by a note; in problems"))
     return out
 
