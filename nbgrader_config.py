@@ -15,10 +15,12 @@ Layout (all paths relative to this file):
         downloads/<assignment>/archive/         LMS downloads for `nbgrader zip_collect`
 
 The commands behind ``make release`` / ``make grade`` are in
-``course_utils/instructor/autograde.py`` (and the README). Autograding runs the
-kernel named by the environment variable ``COURSE_GRADING_KERNEL`` (default
-``rnn-course``); ``make grade`` passes the sandboxed kernel ``rnn-course-sandbox``
-explicitly.
+``course_utils/instructor/autograde.py`` and ``parallel.py`` (and the README).
+Every autograding path (``make grade``, ``nbgrader autograde``, the formgrader's
+button) runs the sandboxed kernel ``rnn-course-sandbox`` and the integrity
+review, and refuses where bubblewrap cannot run, unless the instructor opts out
+explicitly (``COURSE_GRADING_UNSAFE=1`` or ``COURSE_GRADING_KERNEL=<kernel>``;
+see ``course_utils/instructor/safepath.py``).
 """
 
 import os
