@@ -121,10 +121,38 @@ wheel: setup ## Build the student wheel of course_utils (no instructor code) int
 book: setup ## Render the lectures with their committed outputs as a static site, build/book/index.html
 	$(BIN)/python -m course_utils.instructor.book --out build/book
 
-# --- Running the course for a class (course_utils/instructor/postgres, lms; README section) ---
-# make postgres: the PostgreSQL gradebook on 127.0.0.1:PG_PORT (data in .cache/postgres); make postgres-stop.
+# --- Running the course for a class (course_utils/instructor/hub, postgres, lms; README section) ---
+# make hub: JupyterHub on 127.0.0.1:HUB_PORT for one instructor and HUB_STUDENTS students (as root: it
+# creates Unix users), laid out in HUB_ROOT; make postgres: the PostgreSQL gradebook on 127.0.0.1:PG_PORT
+# (data in .cache/postgres). Each has its stop target, which stops every process it started.
+HUB_ROOT ?= /srv/rnn-course
+HUB_PORT ?= 8765
+HUB_STUDENTS ?= 3
 PG_PORT ?= 54329
-.PHONY: postgres postgres-stop lms-export
+HUB_PROXY_SRC := course_utils/instructor/hub/proxy
+HUB_PROXY_DIR := $(VENV)/hub-proxy
+HUB_PROXY := $(HUB_PROXY_DIR)/node_modules/.bin/configurable-http-proxy
+.PHONY: hub hub-stop postgres postgres-stop lms-export hub-proxy-if-npm
+
+# configurable-http-proxy, pinned by its package-lock.json, installed into .venv/hub-proxy.
+$(HUB_PROXY): $(HUB_PROXY_SRC)/package.json $(HUB_PROXY_SRC)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: JupyterHub's proxy (configurable-http-proxy) needs node and npm; install them with: apt-get install nodejs npm" >&2; exit 1; }
+	mkdir -p $(HUB_PROXY_DIR) && cp $(HUB_PROXY_SRC)/package.json $(HUB_PROXY_SRC)/package-lock.json $(HUB_PROXY_DIR)/
+	cd $(HUB_PROXY_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The hub tests need the proxy: make test installs it where npm exists (else those tests say what to install).
+test: | hub-proxy-if-npm
+hub-proxy-if-npm:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(HUB_PROXY); \
+	 else echo "note: no npm, so no JupyterHub proxy: the hub tests will be skipped (apt-get install nodejs npm)"; fi
+
+hub: setup $(HUB_PROXY) ## Start JupyterHub for the class on 127.0.0.1:HUB_PORT (root; HUB_ROOT, HUB_STUDENTS)
+	$(BIN)/python -m course_utils.instructor.hub start --root $(HUB_ROOT) --port $(HUB_PORT) \
+	  --students $(HUB_STUDENTS) --proxy $(CURDIR)/$(HUB_PROXY)
+
+hub-stop: ## Stop the hub, its proxy and every single-user server and kernel of its users
+	@test ! -x $(BIN)/python || $(BIN)/python -m course_utils.instructor.hub stop --root $(HUB_ROOT)
 
 postgres: setup ## Start the PostgreSQL gradebook on 127.0.0.1:PG_PORT (prints COURSE_DB_URL)
 	$(BIN)/python -m course_utils.instructor.postgres start --port $(PG_PORT)
