@@ -329,6 +329,13 @@ def _as_user(hub: hubmod.HubSettings, user: str, *args: str, check: bool = True)
     return res
 
 
+def _ensure_released(hub: hubmod.HubSettings) -> None:
+    """Assignment 01 in the exchange: the browser loop releases it; alone, these tests do (CLI)."""
+    if not (hub.exchange / hub.course_id / "outbound" / AID).is_dir():
+        _as_user(hub, hub.instructor, "-m", "nbgrader", "generate_assignment", AID, "--force")
+        _as_user(hub, hub.instructor, "-m", "nbgrader", "release_assignment", AID)
+
+
 def _submission_of(hub: hubmod.HubSettings, student: str) -> Path:
     found = sorted(p for p in (hub.exchange / hub.course_id / "inbound").iterdir() if p.name.startswith(f"{student}+"))
     assert found, f"no submission of {student} in the inbound"
@@ -337,6 +344,7 @@ def _submission_of(hub: hubmod.HubSettings, student: str) -> Path:
 
 def test_students_cannot_read_or_change_each_others_work(hub: hubmod.HubSettings) -> None:
     a, b, c = hub.students
+    _ensure_released(hub)
     for student in (b, c):
         _as_user(hub, student, "-m", "nbgrader", "fetch_assignment", AID)
     _as_user(hub, b, "-m", "nbgrader", "submit", AID)
@@ -374,6 +382,7 @@ def test_students_cannot_read_or_change_each_others_work(hub: hubmod.HubSettings
 def test_submitting_twice_keeps_the_latest_and_a_wrong_notebook_is_reported(hub: hubmod.HubSettings) -> None:
     """nbgrader's rules: submit warns of a missing notebook, collect --update takes the newest."""
     student = hub.students[2]
+    _ensure_released(hub)
     _as_user(hub, student, "-m", "nbgrader", "fetch_assignment", AID, check=False)
     work = hub.home(student) / AID
     first = _as_user(hub, student, "-m", "nbgrader", "submit", AID)
@@ -395,3 +404,12 @@ def test_submitting_twice_keeps_the_latest_and_a_wrong_notebook_is_reported(hub:
     listed = _as_user(hub, hub.instructor, "-m", "nbgrader", "list", "--inbound", AID)
     lines = [ln for ln in (listed.stdout + listed.stderr).splitlines() if student in ln and AID in ln]
     assert len(lines) >= 2, listed.stdout + listed.stderr
+
+
+def test_missing_proxy_is_named_and_nothing_starts(tmp_path: Path) -> None:
+    settings = hubmod.HubSettings(root=tmp_path / "hub", port=_free_ports(), proxy=tmp_path / "no-proxy",
+                                  instructor="rnnt-nobody", students=())
+    with pytest.raises(hubmod.HubError, match="apt-get install nodejs npm"):
+        hubmod.start(settings)
+    assert not (tmp_path / "hub").exists()  # it stopped before creating anything
+    assert not hubmod.hub_processes(settings)
