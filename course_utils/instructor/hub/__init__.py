@@ -330,6 +330,10 @@ def revoke_environment(settings: HubSettings) -> None:
     for target in (Path(sys.executable), Path(sys.prefix) / "bin" / "python"):
         for folder in reversed(target.resolve().parents):
             subprocess.run(["setfacl", "-x", spec, str(folder)], capture_output=True)
+            acl = subprocess.run(["getfacl", "-pc", str(folder)], capture_output=True, text=True).stdout
+            named = [ln for ln in acl.splitlines() if ln.split(":")[0] in ("user", "group") and ln.split(":")[1]]
+            if "mask::" in acl and not named:  # only the mask our entries needed is left
+                subprocess.run(["setfacl", "-b", str(folder)], capture_output=True)
 
 
 def setup(settings: HubSettings) -> HubSettings:
