@@ -356,7 +356,11 @@ def grade_submission(bundle: CourseBundle, job: Job) -> GradedSubmission:
         t0 = time.perf_counter()
         flags: list[str] = []
         if graded:
-            review = integrity.review(root, [job.assignment], kernel_name=job.kernel, verify=job.verify)
+            # the re-run gets the graded run's per-cell limit: an endless loop costs it twice, not more
+            limit = job.timeout or dict(cfg.GradingExecute.get("assignment_timeouts", {})).get(
+                job.assignment, cfg.Execute.get("timeout", 120))
+            review = integrity.review(root, [job.assignment], kernel_name=job.kernel, verify=job.verify,
+                                      timeout=int(limit))
             flags = list(review.get((job.student, job.assignment), []))
         phases["integrity"] = time.perf_counter() - t0
 
