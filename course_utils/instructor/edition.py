@@ -195,6 +195,15 @@ def _version(root: Path) -> str:
     return m.group(1)
 
 
+def course_map(root: Path) -> str:
+    """The instructor README's "## Course map" section (reading times, order), its maintainers' comment left out."""
+    readme = (root / "README.md").read_text() if (root / "README.md").is_file() else ""
+    m = re.search(r"^## Course map\n.*?(?=^## )", readme, re.S | re.M)
+    if not m:
+        return ""
+    return re.sub(r"<!--.*?-->\n*", "", m.group(0), flags=re.S).rstrip() + "\n"
+
+
 def student_readme(root: Path) -> str:
     """The student README: the template with the version and the lecture and assignment lists filled in."""
     lectures = sorted((root / "lectures").glob("*.ipynb"))
@@ -204,6 +213,7 @@ def student_readme(root: Path) -> str:
         f"| `assignments/{p.parent.name}/{p.name}` | {_notebook_title(p)} | {_points(p):g} |" for p in assignments)
     text = (TEMPLATES / "README.md").read_text()
     return (text.replace("{{version}}", _version(root))
+                .replace("{{course_map}}", course_map(root))
                 .replace("{{lectures}}", lecture_rows)
                 .replace("{{assignments}}", assignment_rows))
 
