@@ -234,3 +234,33 @@ def test_hidden_tests_switch_off_the_course_versions_of_every_question(assignmen
             hidden = source.split("### BEGIN HIDDEN TESTS", 1)[1]
             assert hidden.lstrip("\n").startswith("with course_versions_unavailable("), (
                 f"{assignment} {gid}: the whole hidden region must run with the course's versions switched off")
+
+
+def _released_text(assignment: str) -> str:
+    nb = nbformat.read(COURSE_ROOT / "assignments" / assignment / f"{assignment}.ipynb", as_version=4)
+    return "\n".join(c.source for c in nb.cells)
+
+
+def test_02_students_derive_the_backward_step():
+    """No backward formula in what students read (prose, hints); the numeric gradient is their feedback."""
+    text = _released_text("02_bptt")
+    for formula in ("h * (1 - h)", "h (1 − h)", "h * (1.0 - h)", "da @ U", "da @ W", "da.T @ h_prev", "da.T @ w"):
+        assert formula not in text, f"assignment 02 gives away {formula!r}"
+    assert "numeric_gradient_array(step_h" in text and "relative error to the numeric gradient" in text
+
+
+def test_04_references_loss_and_rubric():
+    text = _released_text("04_seq2seq")
+    assert "lecture III" not in text and "lecture 09" in text
+    assert "**averaged**" in text and "summed over the batch" not in text
+    q6 = next(c for c in _cells("04_seq2seq")
+              if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "q6_exposure_bias")
+    assert "Rubric" in q6.source and "0.5" in q6.source, "the written answer needs a rubric with partial credit"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_answer_keys_are_in_the_instructor_version_only(assignment):
+    keys = [c for c in _cells(assignment) if "instructor-notes" in c.get("metadata", {}).get("tags", [])]
+    questions = next(c for c in _cells(assignment) if c.source.startswith("## Check your understanding"))
+    assert keys and keys[0].source.count("\n* ") == questions.source.count("\n* "), "one answer per question"
+    assert "Answer key" not in _released_text(assignment)
