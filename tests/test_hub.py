@@ -74,7 +74,9 @@ def _remove_accounts(settings: hubmod.HubSettings) -> None:
         subprocess.run(["groupdel", group], capture_output=True)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: the hub (and its Playwright) stop when this file is done, so another
+# browser test that xdist runs later on the same worker can start its own Playwright.
+@pytest.fixture(scope="module")
 def hub() -> Iterator[hubmod.HubSettings]:
     _need(os.geteuid() == 0, "the hub tests create Unix users: run them as root (CI does)")
     settings = hubmod.HubSettings(root=Path(tempfile.mkdtemp(prefix="rnn-hub-")), port=_free_ports(),
@@ -122,7 +124,7 @@ def test_hub_serves_one_instructor_and_three_students(hub: hubmod.HubSettings) -
 
 
 # --- the browser loop ---------------------------------------------------------------------------
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(hub: hubmod.HubSettings):  # noqa: ANN201 - Playwright's Browser
     _need(os.access(CHROMIUM, os.X_OK), f"no Chromium at {CHROMIUM}; install it with: apt-get install chromium")
     from playwright.sync_api import sync_playwright
