@@ -136,6 +136,13 @@ def test_1_lecture_widget_reacts_to_a_slider(lab: Lab, page) -> None:  # noqa: A
     output = page.locator(".cu-forward-output").first
     output.scroll_into_view_if_needed()
     output.wait_for(state="visible")
+    # The HTML widget's view can appear a moment before its value arrives from the kernel: wait for
+    # the text (the assertion below still fails, with what was shown, if it never comes).
+    try:
+        page.wait_for_function("sel => (document.querySelector(sel)?.innerText || '').includes('in_h1')",
+                               arg=".cu-forward-output", timeout=60_000)
+    except Exception:  # noqa: BLE001 - Playwright's TimeoutError; the assertion reports what was shown
+        pass
     text_before = output.inner_text()
     assert "in_h1" in text_before, text_before
     page.screenshot(path=str(SHOTS / "1a_lecture_widget.png"))
