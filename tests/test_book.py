@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
-import os
 import re
 import tempfile
 import threading
@@ -23,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
+from chromium import CHROMIUM_ARGS, find_chromium
 
 from course_utils.instructor.book import WIDGET_NOTE, build_book
 
@@ -30,20 +30,9 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "tests" / "screenshots"
 LECTURES = sorted((ROOT / "lectures").glob("[0-9][0-9]_*.ipynb"))
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 # Raw TeX a failed typesetting would leave in the page's prose.
 RAW_TEX = re.compile(r"\$[^$\s][^$\n]{0,200}\$|\\\(|\\\[|\\frac|\\sigma|\\sum")
 
-
-def _chromium() -> str:
-    for path in CHROMIUM_CANDIDATES:
-        if os.access(path, os.X_OK):
-            return path
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but no Chromium was found at {CHROMIUM_CANDIDATES}")
-    pytest.skip(f"no Chromium found at {CHROMIUM_CANDIDATES}; install it with: apt-get install -y chromium")
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +75,7 @@ def test_the_site_has_every_lecture_in_teaching_order(site: Path) -> None:
 
 
 def test_every_page_renders_offline_with_math_images_and_links(site: Path) -> None:
-    executable = _chromium()
+    executable = find_chromium()
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -14,16 +14,15 @@ Run alone:  .venv/bin/python -m pytest tests/test_browser.py -v
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import nbformat
 import pytest
-
+from chromium import CHROMIUM_ARGS, find_chromium
 from labserver import Lab, running_lab
 
 pytestmark = pytest.mark.slow  # JupyterLab and Chromium, notebooks run in the page: minutes
@@ -31,10 +30,6 @@ pytestmark = pytest.mark.slow  # JupyterLab and Chromium, notebooks run in the p
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "tests" / "screenshots"
 WORK = ROOT / "tests" / "browser-work"
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-INSTALL_HINT = "apt-get update && apt-get install -y chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 LECTURE = ROOT / "lectures" / "02_forward_propagation.ipynb"
 ASSIGNMENT_ID = "01_forward_and_loss"
 # The notebook in view: JupyterLab restores earlier steps' tabs, hidden, beside it.
@@ -42,14 +37,6 @@ VISIBLE_PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 IDLE = f"{VISIBLE_PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']"
 BUSY = f"{VISIBLE_PANEL} .jp-Notebook-ExecutionIndicator[data-status='busy']"
 
-
-def _chromium() -> str:
-    for path in CHROMIUM_CANDIDATES:
-        if os.access(path, os.X_OK):
-            return path
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but no Chromium was found at {CHROMIUM_CANDIDATES}; install it: {INSTALL_HINT}")
-    pytest.skip(f"no Chromium found at {CHROMIUM_CANDIDATES}; install it with: {INSTALL_HINT}")
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +51,7 @@ def lab() -> Iterator[Lab]:
 
 @pytest.fixture(scope="module")
 def page(lab: Lab):  # noqa: ANN201 - Playwright's Page
-    executable = _chromium()
+    executable = find_chromium()
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chromium import CHROMIUM_ARGS, find_chromium
 from edition_env import clean_env, install_kernel, make_overlay_env
 from labserver import free_port, running_lab
 
@@ -34,18 +35,7 @@ from course_utils.instructor.edition import build_edition
 pytestmark = pytest.mark.slow
 NEWS = "notified about official Jupyter news"
 ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-
-def _chromium() -> str:
-    for path in CHROMIUM_CANDIDATES:
-        if os.access(path, os.X_OK):
-            return path
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but no Chromium was found at {CHROMIUM_CANDIDATES}")
-    pytest.skip(f"no Chromium found at {CHROMIUM_CANDIDATES}; install it with: apt-get install -y chromium")
 
 
 @contextlib.contextmanager
@@ -100,7 +90,7 @@ def _popup_seconds(page, url: str, token: str, wait_s: float) -> float | None:  
 
 
 def test_make_lab_shows_no_news_popup(tmp_path_factory: pytest.TempPathFactory) -> None:
-    executable = _chromium()
+    executable = find_chromium()
     from playwright.sync_api import sync_playwright
 
     base = tmp_path_factory.mktemp("lab")

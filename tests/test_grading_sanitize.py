@@ -17,33 +17,22 @@ running, so the check can fail.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat
 import pytest
+from chromium import CHROMIUM_ARGS, find_chromium
 
 from course_utils.instructor.sanitize import SanitizeStudentContent
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 MARKDOWN = ('<script>window.RNN_ATTACK_RAN = "script"; fetch("/formgrader/api/grade/1", {method: "PUT"})</script>\n'
             '<img src="x" onerror="window.RNN_ATTACK_RAN = \'onerror\'">\n'
             '<a id="bad-link" href="javascript:void(window.RNN_ATTACK_RAN=\'link\')">click</a>\n'
             '<svg><image href="x" onerror="window.RNN_ATTACK_RAN=\'svg\'"/></svg>\n'
             '[md link](javascript:void(window.RNN_ATTACK_RAN="md")) <iframe src="https://example.invalid/"></iframe>')
 
-
-def _chromium() -> str:
-    for path in CHROMIUM_CANDIDATES:
-        if os.access(path, os.X_OK):
-            return path
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but no Chromium was found at {CHROMIUM_CANDIDATES}")
-    pytest.skip(f"no Chromium found at {CHROMIUM_CANDIDATES}")
 
 
 def _submission() -> nbformat.NotebookNode:
@@ -90,7 +79,7 @@ def _render(nb: nbformat.NotebookNode, *, formgrader: bool, sanitize: bool) -> s
 
 @pytest.fixture(scope="module")
 def browser():  # noqa: ANN201 - Playwright's Browser
-    executable = _chromium()
+    executable = find_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
