@@ -215,3 +215,124 @@ def test_sandbox_status_says_which_hard_limits_apply() -> None:
     assert all(state.startswith(("active", "off (")) for state in features.values()), features
     if not Path("/sys/fs/cgroup/cgroup.controllers").is_file():
         assert "cgroup v1" in features["cgroup v2 memory/process cap"]
+
+
+# --- the grader dies: the sandbox goes with it ------------------------------------------------
+_GRADER = '''
+import sys, time
+from jupyter_client.manager import start_new_kernel
+km, kc = start_new_kernel(kernel_name=sys.argv[1], cwd=sys.argv[2], startup_timeout=120)
+print(km.provisioner.process.pid, flush=True)   # the launcher
+time.sleep(600)
+'''
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids += [int(p) for p in task.read_text().split()]
+        except OSError:
+            pass
+    return kids
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (host pids)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += _children(p)
+    return out
+
+
+def _running(pids: list[int]) -> list[str]:
+    """Those of ``pids`` that still run (a zombie has exited), with their command lines."""
+    alive = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:120].decode(errors="replace")
+        except (OSError, IndexError):
+            continue
+        if state != "Z":
+            alive.append(f"{pid} {cmd}")
+    return alive
+
+
+
+_WATCHER = """
+import os, runpy, sys, threading
+watch_parent = runpy.run_path(sys.argv[1])["watch_parent"]
+parent = os.getppid()
+print("watching", flush=True)
+watch_parent(parent, lambda reason: open(sys.argv[2], "w").write(reason), threading.Event(), 0.05)
+"""
+_MIDDLE = """
+import subprocess, sys, time
+watcher = subprocess.Popen([sys.executable, "-I", "-c", sys.argv[1], *sys.argv[2:]], stdout=subprocess.PIPE, text=True)
+watcher.stdout.readline()
+print(watcher.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_watch_parent_reports_a_killed_parent_once(tmp_path: Path) -> None:
+    """``watch_parent`` in a process whose parent is SIGKILLed: it calls back with the parent's pid, then returns."""
+    import signal
+    import time
+
+    done = tmp_path / "gone.txt"
+    middle = subprocess.Popen([sys.executable, "-I", "-c", _MIDDLE, _WATCHER, sandbox_launcher.__file__, str(done)],
+                              stdout=subprocess.PIPE, text=True, start_new_session=True)
+    watcher = int(middle.stdout.readline())
+    try:
+        time.sleep(0.3)
+        assert not done.exists(), "the watcher reported a parent that is alive"
+        os.kill(middle.pid, signal.SIGKILL)
+        middle.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while not (done.exists() and not _running([watcher])) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert done.exists(), "the watcher did not notice its parent's death"
+        assert done.read_text() == f"the process that started the kernel (pid {middle.pid}) is gone"
+        assert _running([watcher]) == [], "watch_parent did not return after reporting"
+    finally:
+        for line in _running([middle.pid, watcher]):
+            os.kill(int(line.split()[0]), signal.SIGKILL)
+        middle.wait(timeout=10)
+
+@pytest.mark.slow
+def test_launcher_stops_its_sandbox_when_the_grader_is_killed(tmp_path: Path) -> None:
+    """A grader (a Dask worker, nbgrader) SIGKILLed alone: its sandbox launcher and kernel end within seconds.
+
+    The launcher's wall-time limit is set far beyond the wait, so only noticing the dead parent can end it.
+    """
+    import signal
+    import time
+
+    require_sandbox()
+    ensure_kernel()
+    env = {**os.environ, "RNN_SANDBOX_WALL_S": "600"}
+    grader = subprocess.Popen([sys.executable, "-c", _GRADER, KERNEL_NAME, str(tmp_path)], env=env,
+                              stdout=subprocess.PIPE, text=True, start_new_session=True)
+    tree: list[int] = []
+    try:
+        launcher = int(grader.stdout.readline())
+        tree = _tree(launcher)
+        assert any("ipykernel_launcher" in line for line in _running(tree)), (
+            f"no kernel under the launcher: {_running(tree)}")
+        os.kill(grader.pid, signal.SIGKILL)  # the grader alone, not its process group
+        grader.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _running(tree) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _running(tree) == [], f"still running 10 s after the grader died: {_running(tree)}"
+    finally:
+        for line in _running([grader.pid, *tree]):  # only what still runs: no pid of someone else's
+            try:
+                os.kill(int(line.split()[0]), signal.SIGKILL)
+            except OSError:
+                pass
+        grader.wait(timeout=10)

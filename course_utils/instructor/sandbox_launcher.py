@@ -15,7 +15,10 @@ folder of the notebook being autograded. The launcher has two halves:
     ``/proc/<pid>/root``, once, after checking they are sockets, and never
     reconnects). The relay counts the bytes the kernel sends and kills the
     sandbox when they pass the output cap; a timer kills it after the
-    wall-time limit; the kernel's own stdout/stderr are capped too.
+    wall-time limit; the kernel's own stdout/stderr are capped too. A watcher
+    kills it as soon as the process that started the launcher (nbgrader, a
+    Dask worker) is gone, even when that process was SIGKILLed and could not
+    ask for a shutdown.
 
 *inner* (``--inner``, first code to run inside the sandbox, still trusted)
     Copies the submission folder (except notebooks) into its size-limited tmpfs, sets the
@@ -61,7 +64,10 @@ CHANNELS = {"shell": 1, "iopub": 2, "stdin": 3, "control": 4, "hb": 5}
 
 
 def _log(msg: str) -> None:
-    print(f"[rnn-sandbox] {msg}", file=sys.stderr, flush=True)
+    try:
+        print(f"[rnn-sandbox] {msg}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # the grader that read our stderr is gone: what follows must still run
+        pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -415,7 +421,25 @@ def _wait_for_sockets(prefix: str, proc: subprocess.Popen, timeout: float) -> bo
     return False
 
 
+# How often the launcher checks that the process that started it still exists (seconds).
+PARENT_POLL_S = 0.5
+
+
+def watch_parent(parent_pid: int, on_gone, stop: threading.Event, interval: float = PARENT_POLL_S) -> None:
+    """Call ``on_gone(reason)`` once the launcher's parent ``parent_pid`` has died; return then or on ``stop``.
+
+    A dead parent's children are re-parented (to init or a subreaper), so ``os.getppid()``
+    changes. Polling it, rather than ``PR_SET_PDEATHSIG``, is not fooled by the death of the
+    parent's *thread* that started the kernel (a thread pool in nbgrader or a Dask worker).
+    """
+    while not stop.wait(interval):
+        if os.getppid() != parent_pid:
+            on_gone(f"the process that started the kernel (pid {parent_pid}) is gone")
+            return
+
+
 def run_outer(connection_file: str, extra_ro: list[str], kernel_args: list[str]) -> int:
+    parent_pid = os.getppid()  # first: the parent may die while the sandbox starts
     limits = SandboxLimits.from_env().as_dict()
     bwrap = find_bwrap()
     if bwrap is None:
@@ -474,6 +498,9 @@ def run_outer(connection_file: str, extra_ro: list[str], kernel_args: list[str])
 
     # SIGTERM from jupyter_client: stop the sandbox, then exit
     signal.signal(signal.SIGTERM, lambda *_: kill(None))
+    # no SIGTERM comes when the grader is SIGKILLed (a Dask worker killed alone): notice it
+    threading.Thread(target=watch_parent, args=(parent_pid, kill, killed), daemon=True,
+                     name="rnn-sandbox-parent").start()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts go as messages (interrupt_mode)
 
     with os.fdopen(info_r, "rb") as info:
