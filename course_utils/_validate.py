@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
-import torch
 
 ArrayLike = "np.ndarray | torch.Tensor"
 
 
+def is_tensor(x: Any) -> bool:
+    """True for a torch tensor, without importing torch: a tensor can only exist once torch is loaded
+    (the NumPy notebooks and graded kernels never pay the second or more that importing it costs)."""
+    torch_module = sys.modules.get("torch")
+    return torch_module is not None and isinstance(x, torch_module.Tensor)
+
+
+def is_array(x: Any) -> bool:
+    """True for a NumPy array or a torch tensor."""
+    return isinstance(x, np.ndarray) or is_tensor(x)
+
+
 def describe(x: Any) -> str:
     """A short description of ``x`` for error messages: type, shape and dtype."""
-    if isinstance(x, torch.Tensor):
+    if is_tensor(x):
         return f"torch.Tensor of shape {tuple(x.shape)} and dtype {x.dtype}"
     if isinstance(x, np.ndarray):
         return f"numpy.ndarray of shape {x.shape} and dtype {x.dtype}"
@@ -21,14 +33,14 @@ def describe(x: Any) -> str:
 
 def require_array(x: Any, name: str) -> None:
     """Raise TypeError unless ``x`` is a NumPy array or a torch tensor."""
-    if not isinstance(x, (np.ndarray, torch.Tensor)):
+    if not is_array(x):
         raise TypeError(f"{name} must be a numpy.ndarray or torch.Tensor, got {describe(x)}")
 
 
 def require_float(x: Any, name: str) -> None:
     """Raise TypeError unless ``x`` is an array/tensor with a floating dtype."""
     require_array(x, name)
-    floating = x.is_floating_point() if isinstance(x, torch.Tensor) else np.issubdtype(x.dtype, np.floating)
+    floating = x.is_floating_point() if is_tensor(x) else np.issubdtype(x.dtype, np.floating)
     if not floating:
         raise TypeError(
             f"{name} must have a floating dtype (use float64 for gradient checks), got {describe(x)}"

@@ -33,16 +33,22 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.abc
 import inspect
 import math
 import os
+import sys
 import types
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from numbers import Integral, Real
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+from course_utils._validate import is_array, is_tensor
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "CheckFailed",
@@ -90,8 +96,9 @@ def _test_line(tb: types.TracebackType | None) -> str | None:
     return f"line {found.tb_lineno}: {source}" if source else f"line {found.tb_lineno}"
 
 
+
 def _kind(x: Any) -> str:
-    if isinstance(x, torch.Tensor):
+    if is_tensor(x):
         return f"torch.Tensor of shape {tuple(x.shape)}, dtype {x.dtype}, device {x.device.type}"
     if isinstance(x, np.ndarray):
         return f"numpy.ndarray of shape {x.shape}, dtype {x.dtype}"
@@ -101,7 +108,7 @@ def _kind(x: Any) -> str:
 
 
 def _fmt(x: Any) -> str:
-    if isinstance(x, torch.Tensor):
+    if is_tensor(x):
         x = x.detach().cpu().numpy()
     if isinstance(x, np.ndarray):
         if x.dtype.kind in "fc":
@@ -135,7 +142,7 @@ def _as_scalar(x: Any) -> float | None:
     """A float from a number, a 0-d/1-element array or tensor; None when ``x`` is not one."""
     if _is_number(x):
         return float(x)
-    if isinstance(x, torch.Tensor) and x.numel() == 1 and not x.dtype.is_complex:
+    if is_tensor(x) and x.numel() == 1 and not x.dtype.is_complex:
         return float(x.detach().cpu().reshape(()).item())
     if isinstance(x, np.ndarray) and x.size == 1 and x.dtype.kind in "iuf":
         return float(x.reshape(()))
@@ -143,19 +150,19 @@ def _as_scalar(x: Any) -> float | None:
 
 
 def _to_float64(x: np.ndarray | torch.Tensor) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
+    if is_tensor(x):
         x = x.detach().cpu()
-        if x.dtype == torch.bfloat16:
+        if x.dtype == sys.modules["torch"].bfloat16:
             x = x.float()
         x = x.numpy()
     return np.asarray(x, dtype=np.float64)
 
 
 def _check_array_type(name: str, got: Any, expected: np.ndarray | torch.Tensor, hint: str | None) -> None:
-    if isinstance(expected, torch.Tensor) and not isinstance(got, torch.Tensor):
+    if is_tensor(expected) and not is_tensor(got):
         _fail(name, f"expected a torch.Tensor, got {_kind(got)}", hint=hint or "build the result with torch operations", show=False)
     if isinstance(expected, np.ndarray) and not isinstance(got, np.ndarray):
-        extra = " (call .detach().cpu().numpy() on it)" if isinstance(got, torch.Tensor) else ""
+        extra = " (call .detach().cpu().numpy() on it)" if is_tensor(got) else ""
         _fail(name, f"expected a numpy.ndarray, got {_kind(got)}{extra}", hint=hint, show=False)
     if tuple(got.shape) != tuple(expected.shape):
         _fail(
@@ -192,11 +199,11 @@ def check_close(
         AssertionError: with expected, got, the largest difference and the hint.
     """
     __tracebackhide__ = True  # pytest: show the test's line, not this one
-    if isinstance(expected, (np.ndarray, torch.Tensor)):
+    if is_array(expected):
         _check_array_type(name, got, expected, hint)
         if check_dtype and got.dtype != expected.dtype:
             _fail(name, f"wrong dtype: expected {expected.dtype}, got {got.dtype}", hint=hint, show=False)
-        if isinstance(got, torch.Tensor) and (got.is_complex() or got.dtype == torch.bool):
+        if is_tensor(got) and (got.is_complex() or got.dtype == sys.modules["torch"].bool):
             _fail(name, f"expected real numbers, got {_kind(got)}", hint=hint, show=False)
         g, e = _to_float64(got), _to_float64(expected)
         if np.isnan(g).any() and not np.isnan(e).any():
@@ -237,15 +244,15 @@ def check_close(
 
 def _first_difference(got: Any, expected: Any, path: str = "") -> str | None:
     """Where two (nested) values first differ, as a readable path; None if equal."""
-    if isinstance(expected, (np.ndarray, torch.Tensor)):
+    if is_array(expected):
         if type(got) is not type(expected):
             return f"{path or 'value'}: expected {_kind(expected)}, got {_kind(got)}"
         if tuple(got.shape) != tuple(expected.shape):
             return f"{path or 'value'}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}"
         if got.dtype != expected.dtype:
             return f"{path or 'value'}: expected dtype {expected.dtype}, got {got.dtype}"
-        g = got.detach().cpu().numpy() if isinstance(got, torch.Tensor) else got
-        e = expected.detach().cpu().numpy() if isinstance(expected, torch.Tensor) else expected
+        g = got.detach().cpu().numpy() if is_tensor(got) else got
+        e = expected.detach().cpu().numpy() if is_tensor(expected) else expected
         if not np.array_equal(g, e):
             idx = np.argwhere(g != e)
             first = tuple(int(i) for i in idx[0]) if len(idx) else ()
@@ -304,7 +311,7 @@ def check_shape(name: str, got: Any, expected_shape: Sequence[int | None], *, hi
         AssertionError: when ``got`` is not an array/tensor or its shape differs.
     """
     __tracebackhide__ = True  # pytest: show the test's line, not this one
-    if not isinstance(got, (np.ndarray, torch.Tensor)):
+    if not is_array(got):
         _fail(name, f"expected an array or tensor of shape {tuple(expected_shape)}, got {_kind(got)}", hint=hint, show=False)
     shape = tuple(got.shape)
     want = tuple(expected_shape)
@@ -390,21 +397,33 @@ def overflow_is_an_error() -> Iterator[None]:
         np.errstate, np.seterr = real_errstate, real_seterr  # type: ignore[misc]
 
 
-class _MoveSpy(torch.Tensor):
-    """A tensor that notes when it is moved (``.to(...)``, ``.cuda()``, or a ``device=`` argument)."""
+_MOVE_SPY: type | None = None
 
-    _spy_moved: bool
 
-    @classmethod
-    def __torch_function__(cls, func: Any, types: Any, args: Sequence[Any] = (), kwargs: Any = None) -> Any:
-        kwargs = kwargs or {}
-        name = getattr(func, "__name__", "")
-        if name in ("to", "cuda") or "device" in kwargs:
-            for arg in list(args) + list(kwargs.values()):
-                if isinstance(arg, _MoveSpy):
-                    arg._spy_moved = True
-        with torch._C.DisableTorchFunctionSubclass():
-            return func(*args, **kwargs)
+def _move_spy_class() -> type:
+    """The tensor subclass behind :func:`watch_device_moves`, built on first use (torch is loaded lazily)."""
+    global _MOVE_SPY
+    if _MOVE_SPY is None:
+        import torch
+
+        class _MoveSpy(torch.Tensor):
+            """A tensor that notes when it is moved (``.to(...)``, ``.cuda()``, or a ``device=`` argument)."""
+
+            _spy_moved: bool
+
+            @classmethod
+            def __torch_function__(cls, func: Any, types: Any, args: Sequence[Any] = (), kwargs: Any = None) -> Any:
+                kwargs = kwargs or {}
+                name = getattr(func, "__name__", "")
+                if name in ("to", "cuda") or "device" in kwargs:
+                    for arg in list(args) + list(kwargs.values()):
+                        if isinstance(arg, cls):
+                            arg._spy_moved = True
+                with torch._C.DisableTorchFunctionSubclass():
+                    return func(*args, **kwargs)
+
+        _MOVE_SPY = _MoveSpy
+    return _MOVE_SPY
 
 
 def watch_device_moves(*tensors: torch.Tensor) -> tuple[list[torch.Tensor], Callable[[], list[bool]]]:
@@ -425,9 +444,9 @@ def watch_device_moves(*tensors: torch.Tensor) -> tuple[list[torch.Tensor], Call
     """
     watched = []
     for t in tensors:
-        if not isinstance(t, torch.Tensor):
+        if not is_tensor(t):
             raise TypeError(f"watch_device_moves: expected tensors, got {_kind(t)}")
-        spy = t.detach().clone().as_subclass(_MoveSpy)
+        spy = t.detach().clone().as_subclass(_move_spy_class())
         spy._spy_moved = False
         watched.append(spy)
     return watched, lambda: [bool(w._spy_moved) for w in watched]
@@ -489,6 +508,78 @@ def _blocker(fn: types.FunctionType, name: str) -> types.CodeType:
     return code
 
 
+def _loaded(path: str) -> bool:
+    """Whether the module that defines ``path`` is imported already (its object resolves from sys.modules)."""
+    parts = path.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:i]))
+        if module is None:
+            continue
+        obj: Any = module
+        try:
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def _defined_in_a_module_file(path: str) -> bool:
+    """Whether some prefix of ``path`` names a module file of the course_utils package (nothing is imported)."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent
+    for part in path.split(".")[1:]:
+        if (folder / f"{part}.py").is_file():
+            return True
+        if not (folder / part / "__init__.py").is_file():
+            return False
+        folder = folder / part
+    return False
+
+
+class _SwitchOffOnImport(importlib.abc.MetaPathFinder):
+    """Switches a course function off the moment its module is first imported.
+
+    :func:`course_versions_unavailable` does not import a module that is not
+    loaded yet (``course_utils.models`` would load torch, seconds in a NumPy
+    assignment's kernel); this finder waits for the first import of it instead.
+    """
+
+    def __init__(self, pending: list[str], switch_off: Callable[[str], None]) -> None:
+        self.pending, self.switch_off = pending, switch_off
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if not any(p == fullname or p.startswith(fullname + ".") for p in self.pending):
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        hook = self
+
+        class _Loader(importlib.abc.Loader):
+            def create_module(self, spec: Any) -> Any:
+                return loader.create_module(spec)
+
+            def exec_module(self, module: Any) -> None:
+                loader.exec_module(module)
+                for pending_path in [p for p in hook.pending if _loaded(p)]:
+                    hook.pending.remove(pending_path)
+                    hook.switch_off(pending_path)
+
+        spec.loader = _Loader()
+        return spec
+
+
 @contextlib.contextmanager
 def course_versions_unavailable(*paths: str) -> Iterator[None]:
     """Make the course's own implementations unusable while a check runs.
@@ -498,21 +589,40 @@ def course_versions_unavailable(*paths: str) -> Iterator[None]:
     Inside this context every named function, and every method of every named
     class, raises ``RuntimeError`` instead. Their code objects are replaced, so
     aliases made at import time (``from ... import greedy_decode as g``) and
-    subclasses are switched off too; everything is restored on exit.
+    subclasses are switched off too; everything is restored on exit. A module
+    not imported yet is not imported here: its functions are switched off when
+    the code under test first imports it.
 
     Args:
         paths: dotted paths, e.g. ``"course_utils.models.charrnn.predict_topk"``
             or a class ``"course_utils.models.seq2seq.EncoderRNN"``.
     """
     saved: list[tuple[types.FunctionType, types.CodeType]] = []
+
+    def switch_off(path: str) -> None:
+        for fn in _functions_of(path):
+            if any(fn is done for done, _ in saved):
+                continue
+            saved.append((fn, fn.__code__))
+            fn.__code__ = _blocker(fn, path)
+
+    pending = []
+    for path in paths:
+        if not isinstance(path, str) or not path.startswith("course_utils."):
+            raise ValueError(f"course_versions_unavailable: expected a dotted path in course_utils, got {path!r}")
+        if _loaded(path):
+            switch_off(path)
+        elif _defined_in_a_module_file(path):
+            pending.append(path)
+        else:
+            raise ImportError(f"course_versions_unavailable: cannot import {path!r}")
+    finder = _SwitchOffOnImport(pending, switch_off) if pending else None
+    if finder is not None:
+        sys.meta_path.insert(0, finder)
     try:
-        for path in paths:
-            for fn in _functions_of(path):
-                if any(fn is done for done, _ in saved):
-                    continue
-                saved.append((fn, fn.__code__))
-                fn.__code__ = _blocker(fn, path)
         yield
     finally:
+        if finder is not None and finder in sys.meta_path:
+            sys.meta_path.remove(finder)
         for fn, code in reversed(saved):
             fn.__code__ = code

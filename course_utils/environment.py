@@ -14,10 +14,14 @@ from __future__ import annotations
 import os
 import random
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from course_utils._validate import require_int
+
+if TYPE_CHECKING:  # torch is imported on first use: the NumPy assignments never pay for it
+    import torch
 
 __all__ = ["DEVICE_ENV_VAR", "THREADS_ENV_VAR", "get_device", "seed_everything", "set_threads", "setup"]
 
@@ -38,6 +42,8 @@ def get_device(name: str | None = None) -> torch.device:
         ValueError: the name is not ``cpu``/``cuda``, or CUDA was asked for but
             is not available on this machine.
     """
+    import torch
+
     source = "argument `name`"
     if name is None:
         name = os.environ.get(DEVICE_ENV_VAR, "").strip() or None
@@ -59,16 +65,21 @@ def get_device(name: str | None = None) -> torch.device:
     return torch.device(key)
 
 
-def seed_everything(seed: int = 0, *, deterministic: bool = True) -> None:
+def seed_everything(seed: int = 0, *, deterministic: bool = True, numpy_only: bool = False) -> None:
     """Seed Python's ``random``, NumPy and torch (CPU and every CUDA device).
 
     With ``deterministic=True`` torch is asked for deterministic algorithms
     (``warn_only`` so an operation without a deterministic kernel warns rather
-    than fails) and cuDNN's autotuner is switched off.
+    than fails) and cuDNN's autotuner is switched off. ``numpy_only=True``
+    seeds ``random`` and NumPy only and leaves torch unloaded.
     """
     require_int(seed, "seed", low=0, high=2**32 - 1)
     random.seed(seed)
     np.random.seed(seed)
+    if numpy_only:
+        return
+    import torch
+
     torch.manual_seed(seed)  # also seeds every CUDA device
     if deterministic:
         # cuBLAS needs this set before its first use to be deterministic.
@@ -90,6 +101,8 @@ def _use_deterministic_algorithms() -> None:
     """
     import sys
 
+    import torch
+
     inductor_config = sys.modules.get("torch._inductor.config")
     if inductor_config is not None:
         inductor_config.deterministic = True
@@ -107,6 +120,8 @@ def set_threads(threads: int | None = None) -> int:
             because it runs two notebooks at once on two cores, and tiny models
             run faster on one uncontended thread than on two contended ones.
     """
+    import torch
+
     source = "argument `threads`"
     if threads is None:
         raw = os.environ.get(THREADS_ENV_VAR, "").strip()
@@ -126,7 +141,7 @@ def set_threads(threads: int | None = None) -> int:
 
 
 def setup(seed: int = 0, *, device: str | None = None, deterministic: bool = True, verbose: bool = True,
-          threads: int | None = None) -> torch.device:
+          threads: int | None = None, numpy_only: bool = False) -> torch.device | None:
     """Seed everything and return the device: the first line of every notebook.
 
     Args:
@@ -135,10 +150,23 @@ def setup(seed: int = 0, *, device: str | None = None, deterministic: bool = Tru
         deterministic: ask torch for deterministic algorithms.
         verbose: print one line saying which device and seed are in use.
         threads: CPU threads for torch; ``None`` reads ``COURSE_THREADS`` (see :func:`set_threads`).
+        numpy_only: for a notebook that uses NumPy alone (assignments 01 and 02):
+            seed ``random`` and NumPy, do not load torch (a second or more per
+            kernel, paid by every graded submission), and return ``None``.
 
     Returns:
-        The ``torch.device`` to put models and tensors on.
+        The ``torch.device`` to put models and tensors on (``None`` with ``numpy_only``).
     """
+    if numpy_only:
+        if device is not None or threads is not None:
+            raise ValueError("setup(numpy_only=True) loads no torch: device and threads must be left unset, "
+                             f"got device={device!r}, threads={threads!r}")
+        seed_everything(seed, numpy_only=True)
+        if verbose:
+            print(f"course_utils: NumPy {np.__version__}, seed={seed} (torch not loaded)")
+        return None
+    import torch
+
     dev = get_device(device)
     seed_everything(seed, deterministic=deterministic)
     n_threads = set_threads(threads)

@@ -14,27 +14,31 @@ float64: in float32 the centred difference itself is only good to ~1e-3.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
-import torch
 
-from course_utils._validate import describe, require_array, require_float, require_same_shape
+from course_utils._validate import describe, is_tensor, require_array, require_float, require_same_shape
 
-Array = np.ndarray | torch.Tensor
+if TYPE_CHECKING:  # torch is used only for tensors, so NumPy-only notebooks never load it
+    import torch
+
+Array = Union[np.ndarray, "torch.Tensor"]
 
 __all__ = ["compare_gradients", "numeric_gradient", "numeric_gradient_array", "rel_error"]
 
 
 def _to_numpy(x: Array) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
+    if is_tensor(x):
         return x.detach().cpu().numpy()
     return np.asarray(x)
 
 
 def _scalar(value: object, where: str) -> float:
     """Turn ``f``'s output into a Python float, or explain why it is not a scalar."""
-    if isinstance(value, torch.Tensor):
+    if is_tensor(value):
         if value.numel() != 1:
             raise ValueError(
                 f"{where}: f must return a scalar, got a tensor of shape {tuple(value.shape)}; "
@@ -73,10 +77,15 @@ def numeric_gradient(f: Callable[[], object], x: Array, h: float = 1e-5) -> Arra
     require_float(x, "x")
     if not h > 0:
         raise ValueError(f"step h must be positive, got {h}")
-    grad = torch.zeros_like(x) if isinstance(x, torch.Tensor) else np.zeros_like(x)
-    with torch.no_grad():
-        flat_x = x.view(-1) if isinstance(x, torch.Tensor) else x.reshape(-1)
-        flat_g = grad.view(-1) if isinstance(grad, torch.Tensor) else grad.reshape(-1)
+    if is_tensor(x):
+        import torch
+
+        grad, no_grad = torch.zeros_like(x), torch.no_grad()
+    else:
+        grad, no_grad = np.zeros_like(x), contextlib.nullcontext()
+    with no_grad:
+        flat_x = x.view(-1) if is_tensor(x) else x.reshape(-1)
+        flat_g = grad.view(-1) if is_tensor(grad) else grad.reshape(-1)
         if isinstance(x, np.ndarray) and not np.shares_memory(flat_x, x):
             raise ValueError("x must be a contiguous array so it can be perturbed in place")
         for i in range(flat_x.shape[0]):

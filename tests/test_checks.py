@@ -237,3 +237,30 @@ def test_course_versions_unavailable_switches_off_functions_aliases_classes_and_
     with pytest.raises(ImportError, match="cannot import"):
         with course_versions_unavailable("course_utils.no_such_module.f"):
             pass
+
+
+def test_course_versions_unavailable_waits_for_a_module_not_imported_yet():
+    """A NumPy kernel never loads torch for the switch: the module is switched off when first imported."""
+    code = """
+import sys
+from course_utils.checks import course_versions_unavailable
+assert "course_utils.models.chargen" not in sys.modules and "torch" not in sys.modules
+with course_versions_unavailable("course_utils.models.chargen.next_char_probs"):
+    assert "torch" not in sys.modules
+    from course_utils.models.chargen import next_char_probs
+    try:
+        next_char_probs(None, None, None)
+    except RuntimeError as exc:
+        assert "course's own implementation" in str(exc), exc
+    else:
+        raise SystemExit("not switched off")
+import course_utils.models.chargen as chargen
+assert chargen.next_char_probs.__code__.co_name == "next_char_probs"  # restored on exit
+assert not any(type(f).__name__ == "_SwitchOffOnImport" for f in sys.meta_path)
+print("ok")
+"""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]

@@ -238,3 +238,61 @@ def test_review_flags_unreadable_and_parser_hostile_notebooks(tmp_path: Path) ->
     integrity.add_flag_column(grades, flags)  # no grades file at all: the column, and the flagged rows
     text = grades.read_text()
     assert text.splitlines()[0].endswith("flagged") and "bomb" in text
+
+
+# --- the re-check's plan and its values (false alarms found by the fairness suite) ---------------
+
+
+def _notebook(*cells: tuple[str, str, dict]) -> dict:
+    out = []
+    for kind, source, nbgrader in cells:
+        out.append({"cell_type": kind, "source": source, "metadata": {"nbgrader": nbgrader}, "outputs": [],
+                    "execution_count": None})
+    return {"cells": out, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+ANSWER = {"grade": False, "solution": True, "grade_id": "q1_answer", "locked": False}
+TEST = {"grade": True, "solution": False, "grade_id": "q1_test", "points": 1, "locked": True}
+
+
+def test_a_check_in_a_loop_over_the_students_values_compares_with_their_own_values() -> None:
+    """`for name, value in [("h", h)]: check_close(..., cache[i], value)`: `value` is the student's h.
+
+    The loop variable used to be read before the loop was seen, so the check took the instructor's h
+    as expected and flagged an einsum answer 5.6e-17 away from it as forged (assignment 02, Q1).
+    """
+    from course_utils.instructor.integrity import recheck
+
+    nb = _notebook(("code", "def step(w):\n    h = w * 2\n    return h, (w, h)", ANSWER),
+                   ("code", "h, cache = step(w)\nfor i, (name, value) in enumerate([('w', w), ('h', h)]):\n"
+                            "    check_close(f'cache[{i}]', cache[i], value, rtol=0, atol=0)\n"
+                            "check_close('h', h, 2 * base)", TEST))
+    plan = recheck.plan_recheck(nb)
+    by_name = {c.name: c for c in plan.checks}
+    loop_check = next(c for c in plan.checks if c.name.startswith("check"))
+    assert not loop_check.trusted, plan.checks  # expected value from the student's kernel
+    assert by_name["h"].trusted  # 2 * base does not depend on the student's code: from the trusted kernel
+
+
+def test_a_numpy_scalar_travels_as_a_scalar() -> None:
+    """np.float64 expected values used to arrive as arrays of shape (1,), and a float answer was flagged."""
+    import contextlib
+    import io
+
+    import numpy as np
+
+    from course_utils.instructor.integrity import recheck
+
+    namespace: dict = {}
+    exec(recheck._probe_source("probe"), namespace)  # noqa: S102 - the probe's own source, as both kernels run it
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        namespace["probe"](0, 1.5, np.float64(0.25), {}, _which=(True, True, False))
+        namespace["probe"](1, np.zeros((2, 3)), np.int32(7), {}, _which=(True, True, False))
+    records = [json.loads(line.split(" ", 1)[1]) for line in out.getvalue().splitlines()]
+    got, exp = recheck.decode(records[0]["got"]), recheck.decode(records[0]["exp"])
+    assert type(got) is float and isinstance(exp, np.float64) and np.shape(exp) == ()
+    assert recheck.compare(recheck.Check("q1_test", 0, "s", "check_close", True), got, exp, {}) is not None  # 1.5 vs .25
+    assert recheck.compare(recheck.Check("q1_test", 0, "s", "check_close", True), 0.25, exp, {}) is None
+    assert recheck.decode(records[1]["got"]).shape == (2, 3)
+    assert isinstance(recheck.decode(records[1]["exp"]), np.int32)

@@ -300,6 +300,45 @@ def _problems_from_outputs(nb: Mapping) -> tuple[list[str], dict[str, str]]:
     return problems, outputs
 
 
+_TEMPLATES_CACHED = False
+
+
+def _cache_compiled_templates() -> None:
+    """Keep nbconvert's compiled Jinja templates in memory for the life of this worker process.
+
+    nbgrader builds a new HTML exporter for every feedback, and each one compiles the same
+    nine templates again (about a second per submission). Jinja's own bytecode cache skips
+    that; it checks every template's source, so an edited template is compiled again.
+    """
+    global _TEMPLATES_CACHED
+    if _TEMPLATES_CACHED:
+        return
+    import jinja2
+    from nbconvert.exporters.templateexporter import TemplateExporter
+
+    class MemoryBytecodeCache(jinja2.BytecodeCache):
+        def __init__(self) -> None:
+            self.store: dict[str, bytes] = {}
+
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            if bucket.key in self.store:
+                bucket.bytecode_from_string(self.store[bucket.key])
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            self.store[bucket.key] = bucket.bytecode_to_string()
+
+    cache = MemoryBytecodeCache()
+    create = TemplateExporter._create_environment
+
+    def create_with_cache(self: TemplateExporter) -> jinja2.Environment:
+        environment = create(self)
+        environment.bytecode_cache = cache
+        return environment
+
+    TemplateExporter._create_environment = create_with_cache
+    _TEMPLATES_CACHED = True
+
+
 def grade_submission(bundle: CourseBundle, job: Job) -> GradedSubmission:
     """Grade one submission in a scratch course of its own; return the results as data.
 
@@ -328,6 +367,10 @@ def grade_submission(bundle: CourseBundle, job: Job) -> GradedSubmission:
         _write_tree(submitted, job.files)
         cfg = _scratch_config(root, job)
         api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
+        if job.verify != "none":  # the re-check's kernel starts while nbgrader grades (empty folder, nothing in it)
+            from course_utils.instructor.integrity import recheck
+
+            recheck.prestart_kernel(job.kernel)
         phases["setup"] = time.perf_counter() - start
 
         t0 = time.perf_counter()
@@ -366,6 +409,7 @@ def grade_submission(bundle: CourseBundle, job: Job) -> GradedSubmission:
 
         t0 = time.perf_counter()
         if job.feedback and graded:
+            _cache_compiled_templates()
             api.generate_feedback(job.assignment, job.student, force=True)
         phases["feedback"] = time.perf_counter() - t0
 
@@ -386,6 +430,9 @@ def grade_submission(bundle: CourseBundle, job: Job) -> GradedSubmission:
         result.seconds = time.perf_counter() - start
         return result
     finally:
+        from course_utils.instructor.integrity import recheck
+
+        recheck.discard_prestarted()
         shutil.rmtree(root, ignore_errors=True)
 
 

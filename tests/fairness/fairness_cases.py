@@ -175,15 +175,8 @@ def grade_cases(assignment: str, workdir: Path, cases: list[Case] | None = None)
         folder.mkdir(parents=True, exist_ok=True)
         nbformat.write(student.notebook(assignment), str(folder / f"{assignment}.ipynb"))
     start = time.perf_counter()
-    old = os.environ.get("RNN_INTEGRITY_VERIFY")
-    os.environ["RNN_INTEGRITY_VERIFY"] = "none"  # the static scan still runs; the re-check would double the cost
-    try:
-        report = grade(sandbox=True, course_dir=course, assignments=[assignment], feedback=False)
-    finally:
-        if old is None:
-            os.environ.pop("RNN_INTEGRITY_VERIFY", None)
-        else:
-            os.environ["RNN_INTEGRITY_VERIFY"] = old
+    # the whole integrity review, re-check included, as `make grade` runs it: an honest answer must not be flagged
+    report = grade(sandbox=True, course_dir=course, assignments=[assignment], feedback=False)
     seconds = time.perf_counter() - start
     flags: dict[str, list[str]] = {}
     report_path = course / "grading" / "integrity.json"
@@ -198,7 +191,8 @@ def grade_cases(assignment: str, workdir: Path, cases: list[Case] | None = None)
 def suite(assignment: str):
     """The fixture and tests of one assignment's fairness module (each test file calls this once).
 
-    Returns ``(graded, test_case, test_model_answers_keep_full_marks)`` to bind at module level.
+    Returns ``(graded, test_case, test_model_answers_keep_full_marks, test_correct_answers_are_not_flagged)``
+    to bind at module level.
     """
     import pytest
 
@@ -232,4 +226,23 @@ def suite(assignment: str):
                          if p.split("_")[0] not in student.cases]
         assert not problems, "\n".join(problems)
 
-    return graded, test_case, test_model_answers_keep_full_marks
+    def test_correct_answers_are_not_flagged(graded: Graded) -> None:
+        """The whole integrity review (static scan and re-check) raises no alarm on a correct answer.
+
+        A flag may only name a question this student answered with a wrong case; a flag on a question
+        answered correctly (a case or the model solution), or one that names no question, is a false alarm.
+        """
+        import re
+
+        false_alarms = []
+        for student in graded.students:
+            wrong = {q for q, case in student.cases.items() if case.expected == "loses"}
+            for reason in graded.flags.get(f"{student.name}/{assignment}", []):
+                named = set(re.findall(r"\b(q\d+)_", reason))
+                if not named or not named <= wrong:
+                    labels = [f"{student.cases[q].id!r}" if q in student.cases else f"{q} (model solution)"
+                              for q in sorted(named)]
+                    false_alarms.append(f"{student.name} [{', '.join(labels) or 'no question named'}]: {reason}")
+        assert not false_alarms, "\n".join(false_alarms)
+
+    return graded, test_case, test_model_answers_keep_full_marks, test_correct_answers_are_not_flagged

@@ -58,8 +58,8 @@ from typing import Any
 from course_utils.instructor.integrity.cells import cell_source, grade_id, is_answer_cell, is_test_cell
 from course_utils.instructor.integrity.scan import _bound_names, _import_bindings, _to_python
 
-__all__ = ["Check", "RecheckPlan", "compare", "decode", "plan_recheck", "probe_notebook", "recheck_submission",
-           "trusted_expectations"]
+__all__ = ["Check", "PrestartedKernel", "RecheckPlan", "compare", "decode", "discard_prestarted", "plan_recheck",
+           "prestart_kernel", "probe_notebook", "recheck_submission", "trusted_expectations"]
 
 PROBE_MARK = "RNN-RECHECK"
 _CHECKS = {  # function -> (index of got, keyword of got, index of expected, keyword of expected)
@@ -234,7 +234,8 @@ def _probe_source(probe: str) -> str:
                 t = t.float()
             return {{"t": "tensor", "dtype": dt, "v": _enc(t.numpy(), d + 1)}}
         if np is not None and isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind in "biufc":
-            a = np.ascontiguousarray(v)
+            a = np.asarray(v)  # a NumPy scalar stays 0-d (np.ascontiguousarray would make it shape (1,))
+            a = np.ascontiguousarray(a) if a.ndim else a
             if a.nbytes > 8 * 2**20:
                 return {{"t": "opaque", "type": "too large"}}
             return {{"t": "ndarray" if isinstance(v, np.ndarray) else "npscalar", "dtype": a.dtype.str,
@@ -263,9 +264,29 @@ def _check_call(node: ast.AST) -> str | None:
     return None
 
 
+_PLAN_CACHE: dict[str, RecheckPlan] = {}
+_PLACEHOLDER = f"_rnn_recheck_placeholder_{secrets.token_hex(8)}"
+
+
 def plan_recheck(source_nb: Mapping, *, probe: str | None = None) -> RecheckPlan:
-    """Rewrite every test cell of the instructor's notebook for both kernels (see the module docstring)."""
-    plan = RecheckPlan(probe=probe or f"_rnn_recheck_{secrets.token_hex(8)}")
+    """Rewrite every test cell of the instructor's notebook for both kernels (see the module docstring).
+
+    The rewriting is done once per source notebook and process (a worker grades many submissions
+    of one assignment); every call gets its own probe name, drawn at random, all the same.
+    """
+    fresh = probe or f"_rnn_recheck_{secrets.token_hex(8)}"
+    key = json.dumps(source_nb, sort_keys=True, default=str)
+    template = _PLAN_CACHE.get(key)
+    if template is None:
+        template = _PLAN_CACHE[key] = _build_plan(source_nb, _PLACEHOLDER)
+    return RecheckPlan(
+        student_cells={g: src.replace(_PLACEHOLDER, fresh) for g, src in template.student_cells.items()},
+        trusted_cells={g: src.replace(_PLACEHOLDER, fresh) for g, src in template.trusted_cells.items()},
+        checks=list(template.checks), probe=fresh)
+
+
+def _build_plan(source_nb: Mapping, probe: str) -> RecheckPlan:
+    plan = RecheckPlan(probe=probe)
     cells = source_nb.get("cells", []) if isinstance(source_nb, Mapping) else []
     cells = [c for c in cells if isinstance(c, Mapping)] if isinstance(cells, list) else []
     answers: set[str] = set()
@@ -298,6 +319,14 @@ def plan_recheck(source_nb: Mapping, *, probe: str | None = None) -> RecheckPlan
 
         def rewrite(student_node: ast.AST, trusted_node: ast.AST, orig: ast.AST) -> None:
             nonlocal counter
+            # names a compound statement binds for its body (loop variables, `with ... as x`) are
+            # tainted before the body's checks are read
+            if isinstance(orig, (ast.For, ast.AsyncFor)) and taint.tainted(orig.iter):
+                taint.names |= _targets(orig.target)
+            if isinstance(orig, (ast.With, ast.AsyncWith)):
+                for item in orig.items:
+                    if item.optional_vars is not None and taint.tainted(item.context_expr):
+                        taint.names |= _targets(item.optional_vars)
             # walk the three copies in step; rewrite checks bottom-up
             for field_name, value in ast.iter_fields(orig):
                 s_val, t_val = getattr(student_node, field_name), getattr(trusted_node, field_name)
@@ -477,18 +506,105 @@ def compare(check: Check, got: Any, expected: Any, kwargs: Mapping[str, Any]) ->
 
 
 # --- running the kernels ----------------------------------------------------------------------
+class PrestartedKernel:
+    """A re-check kernel started ahead of time, in an empty folder, for one submission's re-check.
+
+    Starting a kernel is about a second; :func:`prestart_kernel` starts it in a
+    background thread while nbgrader grades the submission, and the re-check
+    takes it instead of starting its own. It holds nothing of any submission:
+    it is a fresh kernel in a fresh empty folder, used once and shut down.
+    """
+
+    def __init__(self, kernel_name: str, env: Mapping[str, str] | None) -> None:
+        import threading
+
+        self.kernel_name, self.env_key = kernel_name, _env_key(env)
+        self.folder = tempfile.mkdtemp(prefix="rnn-recheck-")
+        self.km: Any = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, args=({**os.environ, **(env or {})},), daemon=True)
+        self._thread.start()
+
+    def _start(self, full_env: dict[str, str]) -> None:
+        from jupyter_client import KernelManager
+
+        try:
+            km = KernelManager(kernel_name=self.kernel_name)
+            km.start_kernel(cwd=self.folder, env=full_env)
+            self.km = km
+        except BaseException as exc:  # the re-check then starts its own kernel
+            self.error = exc
+
+    def take(self) -> Any:
+        """The started kernel manager, or None when it could not start (waits for the start to finish)."""
+        self._thread.join()
+        return self.km
+
+    def close(self) -> None:
+        """Shut the kernel down if it was never used, and remove its folder."""
+        import shutil
+
+        self._thread.join()
+        if self.km is not None:
+            with contextlib.suppress(Exception):
+                if self.km.has_kernel:
+                    self.km.shutdown_kernel(now=True)
+            self.km = None
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_PRESTARTED: list[PrestartedKernel] = []
+
+
+def _env_key(env: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((env or {}).items()))
+
+
+def prestart_kernel(kernel_name: str, env: Mapping[str, str] | None = None) -> PrestartedKernel:
+    """Start a re-check kernel now, in the background; the next re-check with the same kernel takes it."""
+    kernel = PrestartedKernel(kernel_name, env)
+    _PRESTARTED.append(kernel)
+    return kernel
+
+
+def discard_prestarted() -> None:
+    """Shut down every pre-started kernel no re-check took."""
+    while _PRESTARTED:
+        _PRESTARTED.pop().close()
+
+
+def _take_prestarted(kernel_name: str, env: Mapping[str, str] | None) -> PrestartedKernel | None:
+    for kernel in list(_PRESTARTED):
+        if kernel.kernel_name == kernel_name and kernel.env_key == _env_key(env):
+            _PRESTARTED.remove(kernel)
+            if kernel.take() is not None:
+                return kernel
+            kernel.close()
+    return None
+
+
 def _execute(nb: dict, *, kernel_name: str, timeout: int, budget_s: float | None,
-             env: Mapping[str, str] | None) -> tuple[dict, str | None]:
-    """Execute ``nb`` in a fresh kernel in an empty folder; (executed notebook, why it stopped early or None)."""
+             env: Mapping[str, str] | None, prestarted: bool = False) -> tuple[dict, str | None]:
+    """Execute ``nb`` in a fresh kernel in an empty folder; (executed notebook, why it stopped early or None).
+
+    With ``prestarted``, a kernel from :func:`prestart_kernel` is used when one matches.
+    """
     import nbformat
     from nbclient import NotebookClient
 
     node = nbformat.from_dict(nb)
     stopped: str | None = None
-    with tempfile.TemporaryDirectory(prefix="rnn-recheck-") as empty:
+    ready = _take_prestarted(kernel_name, env) if prestarted else None
+    with contextlib.ExitStack() as stack:
+        if ready is not None:
+            stack.callback(ready.close)
+            empty = ready.folder
+        else:
+            empty = stack.enter_context(tempfile.TemporaryDirectory(prefix="rnn-recheck-"))
         client = NotebookClient(node, kernel_name=kernel_name, timeout=timeout, allow_errors=True,
                                 interrupt_on_timeout=True, record_timing=False,
-                                resources={"metadata": {"path": empty}})
+                                resources={"metadata": {"path": empty}},
+                                **({"km": ready.km} if ready is not None else {}))
         deadline = time.monotonic() + budget_s if budget_s else None
         full_env = {**os.environ, **(env or {})}
         try:
@@ -572,7 +688,8 @@ def recheck_submission(
     trusted, trusted_problem = trusted_expectations(source_nb, plan, kernel_name=kernel_name, timeout=timeout, env=env)
     problems = [f"the instructor's solution did not finish its re-check run ({trusted_problem})"] if trusted_problem else []
     executed, stopped = _execute(probe_notebook(graded_nb, plan.student_cells, skip=timed_out),
-                                 kernel_name=kernel_name, timeout=timeout, budget_s=budget_s, env=env)
+                                 kernel_name=kernel_name, timeout=timeout, budget_s=budget_s, env=env,
+                                 prestarted=True)
     student = _emissions(executed)
     flags: list[str] = []
     for gid, checks in plan.by_cell().items():
@@ -588,6 +705,8 @@ def recheck_submission(
                 problems.append(f"{gid}: {check.name!r} could not be re-checked (the instructor's run printed no value)")
                 continue
             if not got_recs:
+                if not trusted.get(check.index) and not trusted_problem:
+                    continue  # the solution never reaches it either (a check under a condition): no evidence
                 if stopped and "time budget" in stopped:
                     problems.append(f"{gid}: {check.name!r} was not re-checked: {stopped}")
                 else:
