@@ -1,5 +1,6 @@
 """A small, honest training loop shared by the lectures, assignments and benchmarks.
 
+>>> from course_utils.metrics import accuracy
 >>> history = train(model, train_loader, nn.CrossEntropyLoss(), optimizer,
 ...                 epochs=5, device=device, clip_norm=1.0, val_loader=val_loader,
 ...                 metrics={"accuracy": accuracy})
@@ -24,9 +25,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from course_utils._validate import require_int
-from course_utils.metrics import accuracy  # re-exported: lecture 08 imports it from here
 
-__all__ = ["History", "accuracy", "batch_to_device", "default_step", "evaluate", "train"]
+__all__ = ["History", "batch_to_device", "default_step", "evaluate", "train"]
 
 Batch = Sequence[Any]
 Metric = Callable[[torch.Tensor, torch.Tensor], float]

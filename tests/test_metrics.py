@@ -10,7 +10,6 @@ import sacrebleu
 import torch
 
 from course_utils.metrics import accuracy, confusion_matrix, corpus_bleu, macro_f1
-from course_utils.models import bleu as old_bleu_module
 
 # --------------------------------------------------------------------------- classification
 
@@ -53,11 +52,6 @@ def test_macro_f1_counts_only_classes_that_occur() -> None:
 
 
 # --------------------------------------------------------------------------- BLEU
-
-
-def test_old_bleu_import_path_is_the_same_function() -> None:
-    """Lecture 09 still imports corpus_bleu from course_utils.models.bleu (deprecated alias)."""
-    assert old_bleu_module.corpus_bleu is corpus_bleu
 
 
 def test_identical_corpus_scores_100():

@@ -17,7 +17,6 @@ from course_utils.models.chargen import (
     collate_names,
     corpus_windows,
     encode_lm_examples,
-    encode_names,
     evaluate_per_char,
     lm_step,
     next_char_probs,
@@ -146,9 +145,9 @@ def test_pick_next_respects_top_k() -> None:
 
 def test_sample_greedy_is_deterministic_and_starts_with_start(vocab: Vocab) -> None:
     model = _model(vocab)
-    a = sample(model, vocab, "Ab", category=1, temperature=0.0, max_length=12)
-    b = sample(model, vocab, "Ab", category=1, top_k=1, temperature=2.0, max_length=12)
-    c = sample(model, vocab, "Ab", category=1, temperature=1e-6, max_length=12,
+    a = sample(model, vocab, "Ab", category=1, temperature=0.0, max_len=12)
+    b = sample(model, vocab, "Ab", category=1, top_k=1, temperature=2.0, max_len=12)
+    c = sample(model, vocab, "Ab", category=1, temperature=1e-6, max_len=12,
                generator=torch.Generator().manual_seed(3))
     assert a == b == c
     assert a.startswith("Ab") and len(a) <= 12
@@ -175,7 +174,7 @@ def test_sample_never_draws_pad_sos_or_unk(vocab: Vocab) -> None:
     with torch.no_grad():
         model.S.bias.zero_()
         model.S.bias[PAD_ID] = model.S.bias[SOS_ID] = model.S.bias[UNK_ID] = 100.0
-    text = sample(model, vocab, category=0, temperature=1.0, max_length=5,
+    text = sample(model, vocab, category=0, temperature=1.0, max_len=5,
                   generator=torch.Generator().manual_seed(0))
     assert len(text) == 5 and all(ch in vocab for ch in text)
 
@@ -185,7 +184,7 @@ def test_sample_unconditioned_corpus_model_needs_a_start() -> None:
     model = CharGenerator(len(v), 8, cell="rnn")
     with torch.no_grad():  # a corpus has no end: EOS_ID is never drawn, however likely
         model.S.bias[EOS_ID] = 100.0
-    assert len(sample(model, v, "a", use_sos=False, max_length=30, temperature=1.0,
+    assert len(sample(model, v, "a", use_sos=False, max_len=30, temperature=1.0,
                       generator=torch.Generator().manual_seed(0))) == 30
     with pytest.raises(ValueError, match="start character"):
         sample(model, v, "", use_sos=False)
@@ -199,8 +198,8 @@ def test_sample_argument_errors(vocab: Vocab) -> None:
         sample(model, vocab)
     with pytest.raises(ValueError, match="temperature"):
         sample(model, vocab, category=0, temperature=-1.0)
-    with pytest.raises(ValueError, match="max_length"):
-        sample(model, vocab, category=0, max_length=0)
+    with pytest.raises(ValueError, match="max_len"):
+        sample(model, vocab, category=0, max_len=0)
     with pytest.raises(TypeError, match="start"):
         sample(model, vocab, 5, category=0)
 
@@ -221,12 +220,7 @@ def test_encode_and_collate_names(vocab: Vocab) -> None:
     assert targets[1].tolist() == vocab.encode("Li") + [EOS_ID, PAD_ID]
 
 
-def test_encode_names_is_the_deprecated_alias() -> None:
-    """Lecture 07 still imports encode_names; it is encode_lm_examples under its old name."""
-    assert encode_names is encode_lm_examples
-
-
-def test_encode_names_errors(vocab: Vocab) -> None:
+def test_encode_lm_examples_errors(vocab: Vocab) -> None:
     with pytest.raises(ValueError, match="one category per name"):
         encode_lm_examples(["Abe"], [0, 1], vocab)
     with pytest.raises(TypeError, match="list of strings"):

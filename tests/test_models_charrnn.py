@@ -7,11 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import metrics
-from course_utils.data import Vocab, loaders, pad_collate
+from course_utils.data import Vocab, pad_collate
 from course_utils.data.loaders import encode_names
 from course_utils.data.vocab import PAD_ID
-from course_utils.models import charrnn, count_parameters
+from course_utils.models import count_parameters
 from course_utils.models.charrnn import (
     CharRNNClassifier,
     SlidesRNN,
@@ -158,12 +157,3 @@ def test_tiny_overfit() -> None:
     y_true, y_pred = predict_labels(model, loader)
     assert (y_true == y_pred).mean() == 1.0
     assert predict_topk(model, "fed", vocab, list("ABCD"), k=1)[0][0] == "B"
-
-
-def test_old_import_paths_are_the_moved_objects() -> None:
-    """Lecture 06 still imports the loaders and metrics from here (deprecated re-exports)."""
-    assert charrnn.make_name_loaders is loaders.make_name_loaders
-    assert charrnn.encode_names is loaders.encode_names
-    assert charrnn.NameLoaders is loaders.NameLoaders
-    assert charrnn.confusion_matrix is metrics.confusion_matrix
-    assert charrnn.macro_f1 is metrics.macro_f1

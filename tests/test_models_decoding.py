@@ -154,7 +154,7 @@ def make_real_models():
         Seq2Seq(EncoderRNN(V, 12), DecoderRNN(12, V)),
         Seq2Seq(EncoderRNN(V, 12), AttnDecoderRNN(12, V)),
         Seq2Seq(LSTMEncoder(V, 6, 12, 2), LSTMDecoder(V, 6, 12, 2)),
-        Seq2Seq(EncoderRNN(V, 12, embedding_size=6), ContextDecoderGRU(V, 6, 12)),
+        Seq2Seq(EncoderRNN(V, 12, embedding_dim=6), ContextDecoderGRU(V, 6, 12)),
     ]
 
 
@@ -179,10 +179,10 @@ def test_wider_beam_never_scores_worse_when_all_finish():
 
 def test_translate_sentences_uses_the_vocabularies():
     src_vocab = Vocab(["a", "b", "c", "d"])  # ids 4-7
-    trg_vocab = Vocab(["w", "x", "y", "z"])
+    tgt_vocab = Vocab(["w", "x", "y", "z"])
     model = fake_model(CHAIN)
-    assert translate_sentences(model, ["a b", "zzz"], src_vocab, trg_vocab, device="cpu") == ["w x", "w x"]
-    assert translate_sentences(model, ["a b"], src_vocab, trg_vocab, device="cpu", beam_width=3) == ["w x"]
+    assert translate_sentences(model, ["a b", "zzz"], src_vocab, tgt_vocab, device="cpu") == ["w x", "w x"]
+    assert translate_sentences(model, ["a b"], src_vocab, tgt_vocab, device="cpu", beam_width=3) == ["w x"]
     [t] = decode_sentences(model, [["a", "b"]], src_vocab, device="cpu")
     assert isinstance(t, Translation) and t.tokens == [4, 5, EOS_ID]
 

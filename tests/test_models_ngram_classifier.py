@@ -73,8 +73,8 @@ def test_forward_is_mean_of_seen_vectors() -> None:
     logits = model(ids, torch.tensor([0, 3]))
     assert logits.shape == (2, 3)
     w = model.bag.weight
-    first = model.fc((w[1] + w[2]) / 2)  # the unseen id takes no part in the mean
-    second = model.fc(w[3])
+    first = model.S((w[1] + w[2]) / 2)  # the unseen id takes no part in the mean
+    second = model.S(w[3])
     assert torch.allclose(logits, torch.stack([first, second]), atol=1e-6)
 
 

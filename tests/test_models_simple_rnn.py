@@ -8,7 +8,7 @@ from course_utils.models.simple_rnn import RNNLanguageModel, lm_loss
 
 def test_shapes_and_hidden():
     torch.manual_seed(0)
-    model = RNNLanguageModel(vocab_size=11, emb_dim=4, hidden_dim=6, num_layers=2)
+    model = RNNLanguageModel(vocab_size=11, embedding_dim=4, hidden_size=6, num_layers=2)
     x = torch.randint(0, 11, (3, 5))
     logits, hidden = model(x, return_hidden=True)
     assert logits.shape == (3, 5, 11)
@@ -17,7 +17,7 @@ def test_shapes_and_hidden():
 
 def test_matches_the_written_out_recurrence():
     torch.manual_seed(0)
-    model = RNNLanguageModel(vocab_size=7, emb_dim=3, hidden_dim=4).double()
+    model = RNNLanguageModel(vocab_size=7, embedding_dim=3, hidden_size=4).double()
     x = torch.randint(0, 7, (2, 4))
     W, U = model.rnn.weight_hh_l0, model.rnn.weight_ih_l0
     b = model.rnn.bias_ih_l0 + model.rnn.bias_hh_l0
@@ -25,7 +25,7 @@ def test_matches_the_written_out_recurrence():
     expected = []
     for i in range(4):
         h = torch.tanh(h @ W.T + model.embedding(x[:, i]) @ U.T + b)
-        expected.append(model.out(h))
+        expected.append(model.S(h))
     torch.testing.assert_close(model(x), torch.stack(expected, dim=1))
 
 
@@ -42,7 +42,7 @@ def test_lm_loss_is_mean_token_cross_entropy():
 
 def test_one_training_step_lowers_the_loss():
     torch.manual_seed(0)
-    model = RNNLanguageModel(vocab_size=6, emb_dim=4, hidden_dim=8)
+    model = RNNLanguageModel(vocab_size=6, embedding_dim=4, hidden_size=8)
     ids = torch.tensor([[0, 2, 3, 4, 1], [0, 2, 5, 4, 1]])
     opt = torch.optim.SGD(model.parameters(), lr=0.5)
     before = lm_loss(model(ids[:, :-1]), ids[:, 1:])
@@ -52,10 +52,10 @@ def test_one_training_step_lowers_the_loss():
     assert after.item() < before.item()
 
 
-@pytest.mark.parametrize(("kwargs", "error"), [(dict(vocab_size=0), ValueError), (dict(hidden_dim=2.5), TypeError),
+@pytest.mark.parametrize(("kwargs", "error"), [(dict(vocab_size=0), ValueError), (dict(hidden_size=2.5), TypeError),
                                                (dict(nonlinearity="sigmoid"), ValueError)])
 def test_bad_arguments(kwargs, error):
-    args = dict(vocab_size=5, emb_dim=3, hidden_dim=4)
+    args = dict(vocab_size=5, embedding_dim=3, hidden_size=4)
     args.update(kwargs)
     with pytest.raises(error):
         RNNLanguageModel(**args)

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from course_utils import metrics
-from course_utils.training import History, accuracy, batch_to_device, evaluate, train
+from course_utils.metrics import accuracy
+from course_utils.training import History, batch_to_device, evaluate, train
 
 
 def _blobs(n: int = 200, seed: int = 0) -> TensorDataset:
@@ -103,11 +103,6 @@ def test_time_limit_stops_early() -> None:
                     torch.optim.SGD(model.parameters(), lr=0.1), epochs=50, device="cpu",
                     progress=False, time_limit=0.0)
     assert len(history.epochs) == 1
-
-
-def test_accuracy_is_the_metrics_one() -> None:
-    """training re-exports accuracy (lecture 08 imports it from here); it is defined in course_utils.metrics."""
-    assert accuracy is metrics.accuracy
 
 
 def test_evaluate_weights_by_batch_size_and_restores_mode() -> None:

@@ -35,6 +35,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from course_utils._files import atomic_path
 from course_utils.instructor import sandbox_launcher as launcher
 from course_utils.instructor.sandbox_launcher import SandboxLimits, find_bwrap
 
@@ -156,9 +157,9 @@ def ensure_sandbox_kernel(prefix: str | None = None, *, check: bool = True) -> s
     spec_file = folder / "kernel.json"
     text = json.dumps(kernelspec(), indent=1) + "\n"
     if not spec_file.exists() or spec_file.read_text() != text:
-        tmp = spec_file.with_suffix(".json.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, spec_file)
+        with atomic_path(spec_file) as tmp:
+            tmp.write_text(text)
+            tmp.chmod(0o644)  # readable as a kernelspec written by hand is (mkstemp makes it 0600)
     return KERNEL_NAME
 
 

@@ -47,7 +47,6 @@ __all__ = [
     "collate_names",
     "corpus_windows",
     "encode_lm_examples",
-    "encode_names",  # deprecated alias of encode_lm_examples, kept while lecture 07 uses it
     "evaluate_per_char",
     "lm_step",
     "next_char_probs",
@@ -258,7 +257,7 @@ def sample(
     category: int | None = None,
     temperature: float = 1.0,
     top_k: int | None = None,
-    max_length: int = 20,
+    max_len: int = 20,
     use_sos: bool = True,
     generator: torch.Generator | None = None,
 ) -> str:
@@ -271,7 +270,7 @@ def sample(
         category: the category id (required iff the model is conditioned).
         temperature: 0 greedy, < 1 safer, 1 the model's distribution, > 1 wilder.
         top_k: sample only among the ``k`` most likely characters.
-        max_length: stop after this many characters (``start`` included).
+        max_len: stop after this many characters (``start`` included).
         use_sos: feed ``SOS_ID`` first (names); ``False`` for a corpus model, which
             then needs a non-empty ``start``.
         generator: a ``torch.Generator`` on the model's device, for repeatable draws.
@@ -285,7 +284,7 @@ def sample(
     _check_top_k(top_k)
     if not isinstance(start, str):
         raise TypeError(f"start must be a string of first letters, got {type(start).__name__}")
-    require_int(max_length, "max_length", low=1)
+    require_int(max_len, "max_len", low=1)
     if model.n_categories:
         n_cat = model.n_categories
         if category is None:
@@ -306,7 +305,7 @@ def sample(
     out = list(start_ids)
     # Read the whole prefix in one call; its last scores predict the next character.
     scores, hidden = model(torch.tensor([prefix], device=device), cats)
-    for _ in range(max_length - len(start)):
+    for _ in range(max_len - len(start)):
         last = scores[:, -1].clone()
         # last = [1, vocab]
         last[:, banned] = float("-inf")
@@ -347,9 +346,6 @@ def encode_lm_examples(
             raise ValueError(f"empty name at position {len(examples)}: every name needs a character")
         examples.append((torch.tensor([SOS_ID] + ids), int(cat), torch.tensor(ids + [EOS_ID])))
     return examples
-
-
-encode_names = encode_lm_examples  # deprecated alias: lecture 07 still imports this name
 
 
 def collate_names(

@@ -14,7 +14,7 @@ Two models classify a name (a sequence of characters ``w_1 ... w_T``) into a lan
 Helpers around them: :func:`name_to_onehot`, :func:`predict_topk`, :func:`predict_labels`,
 :func:`train_classifier`. The loaders (``make_name_loaders``, ``encode_names``) are in
 :mod:`course_utils.data.loaders`, the metrics (``confusion_matrix``, ``macro_f1``) in
-:mod:`course_utils.metrics`; this module still re-exports them for lecture 06.
+:mod:`course_utils.metrics`.
 
 >>> loaders = make_name_loaders(load_names(), batch_size=64)   # course_utils.data.loaders
 >>> model = CharRNNClassifier(len(loaders.vocab), len(loaders.languages), cell="gru")
@@ -33,9 +33,9 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from course_utils._validate import describe, require_int
-from course_utils.data.loaders import NameLoaders, encode_names, make_name_loaders
+from course_utils.data.loaders import NameLoaders, encode_names
 from course_utils.data.vocab import PAD_ID
-from course_utils.metrics import accuracy, confusion_matrix, macro_f1
+from course_utils.metrics import accuracy
 from course_utils.models import CELLS
 from course_utils.training import History, train
 
@@ -47,13 +47,6 @@ __all__ = [
     "predict_topk",
     "train_classifier",
     "train_one_name",
-    # Deprecated re-exports, kept while lecture 06 (and the benchmark) import them from here:
-    # the loaders live in course_utils.data.loaders, the metrics in course_utils.metrics.
-    "NameLoaders",
-    "confusion_matrix",
-    "encode_names",
-    "macro_f1",
-    "make_name_loaders",
 ]
 
 
@@ -220,7 +213,7 @@ class CharRNNClassifier(nn.Module):
             dropout=dropout if num_layers > 1 else 0.0, bidirectional=bidirectional,
         )
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(hidden_size * self.num_directions, n_classes)
+        self.S = nn.Linear(hidden_size * self.num_directions, n_classes)
 
     def _check_inputs(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.dtype != torch.long:
@@ -267,7 +260,7 @@ class CharRNNClassifier(nn.Module):
         # last = [n directions, batch, hid dim]
         h_T = torch.cat(list(last), dim=1)
         # h_T = [batch, hid dim * n directions]
-        return self.fc(self.dropout(h_T))
+        return self.S(self.dropout(h_T))
 
 
 # --------------------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def greedy_decode(
         done = torch.zeros(batch, dtype=torch.bool, device=src.device)
         for _ in range(max_len):
             logits, state, weights = model.decoder.forward_step(input, state, enc.outputs, enc.src_mask)
-            # logits = [batch, trg vocab]; weights = [batch, src len] or None
+            # logits = [batch, tgt vocab]; weights = [batch, src len] or None
             log_probs = torch.log_softmax(logits.double(), dim=1)
             score, input = log_probs.max(dim=1)
             # score = input = [batch]
@@ -182,10 +182,10 @@ def _beam_one(
         logits, state, weights = model.decoder.forward_step(
             input, state, outputs.expand(beam, -1, -1), mask.expand(beam, -1)
         )
-        # logits = [beam, trg vocab]; weights = [beam, src len] or None
+        # logits = [beam, tgt vocab]; weights = [beam, src len] or None
         vocab = logits.shape[1]
         candidates = scores[:, None] + torch.log_softmax(logits.double(), dim=1)
-        # candidates = [beam, trg vocab]: score of every one-token extension
+        # candidates = [beam, tgt vocab]: score of every one-token extension
         n_keep = k - len(finished)
         top_scores, flat = candidates.flatten().topk(min(n_keep, candidates.numel()))
         origin, token = flat // vocab, flat % vocab
@@ -220,7 +220,7 @@ def translate_sentences(
     model: Seq2Seq,
     sentences: Sequence[str] | Sequence[Sequence[str]],
     src_vocab: Vocab,
-    trg_vocab: Vocab,
+    tgt_vocab: Vocab,
     *,
     device: torch.device | str,
     beam_width: int = 1,
@@ -234,7 +234,7 @@ def translate_sentences(
     spaces, EOS and padding removed.
     """
     return [
-        " ".join(trg_vocab.decode(t.tokens, stop_at_eos=True))
+        " ".join(tgt_vocab.decode(t.tokens, stop_at_eos=True))
         for t in decode_sentences(model, sentences, src_vocab, device=device, beam_width=beam_width,
                                   max_len=max_len, batch_size=batch_size)
     ]

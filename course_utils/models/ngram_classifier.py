@@ -163,7 +163,7 @@ class CharNgramClassifier(nn.Module):
         self.n_classes = n_classes
         self.bag = nn.EmbeddingBag(n_ngrams, embedding_dim, mode="mean", padding_idx=PAD_ID)
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(embedding_dim, n_classes)
+        self.S = nn.Linear(embedding_dim, n_classes)
 
     def forward(self, ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
         """Scores for a batch of names given as flat n-gram ids and each name's offset.
@@ -192,7 +192,7 @@ class CharNgramClassifier(nn.Module):
                              f"[{int(ids.min())}, {int(ids.max())}]: was the model built with this vocabulary?")
         pooled = self.bag(ids, offsets.to(ids.device))
         # pooled = [batch, embedding dim]
-        return self.fc(self.dropout(pooled))
+        return self.S(self.dropout(pooled))
 
 
 def make_ngram_loaders(dataset: Any, vocab: NgramVocab, batch_size: int = 32, *, seed: int = 0) -> NameLoaders:

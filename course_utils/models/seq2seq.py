@@ -18,11 +18,11 @@ the slides with a *teacher-forcing ratio*.
 Conventions (all tensors are batch first, as in the tutorial's ``batch_first=True``):
 
 * ``src = [batch, src len]``: source ids, padded at the end with ``PAD_ID``.
-* ``trg = [batch, trg len]``: target ids ending with ``EOS_ID`` and padded with
+* ``tgt = [batch, tgt len]``: target ids ending with ``EOS_ID`` and padded with
   ``PAD_ID``, *without* a leading SOS: the decoder starts every sentence from
   ``SOS_ID`` itself, as the slides' ``DecoderRNN`` does.
-* ``logits = [batch, trg len, trg vocab]``: step ``t`` predicts ``trg[:, t]``,
-  so the loss is ``nn.CrossEntropyLoss(ignore_index=PAD_ID)(logits.flatten(0, 1), trg.flatten())``.
+* ``logits = [batch, tgt len, tgt vocab]``: step ``t`` predicts ``tgt[:, t]``,
+  so the loss is ``nn.CrossEntropyLoss(ignore_index=PAD_ID)(logits.flatten(0, 1), tgt.flatten())``.
   Models return raw scores; ``CrossEntropyLoss`` is ``log_softmax`` + ``NLLLoss`` in one step.
 * A decoder *state* is a tuple of tensors, each ``[n layers, batch, hid dim]``
   (batch on dimension 1), so beam search can reorder any decoder's state the same way.
@@ -42,7 +42,6 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from course_utils.data.vocab import PAD_ID, SOS_ID
-from course_utils.models import count_parameters
 
 __all__ = [
     "AttnDecoderRNN",
@@ -55,7 +54,6 @@ __all__ = [
     "LSTMDecoder",
     "LSTMEncoder",
     "Seq2Seq",
-    "count_parameters",  # re-exported from course_utils.models: lecture 09 imports it from here
     "lengths_from_padding",
     "reverse_padded",
     "seq2seq_step",
@@ -105,19 +103,19 @@ def reverse_padded(src: torch.Tensor, src_lengths: torch.Tensor) -> torch.Tensor
     return src.gather(1, index)
 
 
-def sequence_loss(logits: torch.Tensor, trg: torch.Tensor) -> torch.Tensor:
+def sequence_loss(logits: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over the real (non-PAD) target tokens.
 
     Args:
-        logits: ``[batch, trg len, trg vocab]`` raw scores from :meth:`Seq2Seq.forward`.
-        trg: ``[batch, trg len]`` target ids padded with ``PAD_ID``.
+        logits: ``[batch, tgt len, tgt vocab]`` raw scores from :meth:`Seq2Seq.forward`.
+        tgt: ``[batch, tgt len]`` target ids padded with ``PAD_ID``.
     """
-    if logits.dim() != 3 or logits.shape[:2] != trg.shape:
+    if logits.dim() != 3 or logits.shape[:2] != tgt.shape:
         raise ValueError(
-            f"logits must be [batch, trg len, vocab] matching trg [batch, trg len]; "
-            f"got {tuple(logits.shape)} and {tuple(trg.shape)}"
+            f"logits must be [batch, tgt len, vocab] matching tgt [batch, tgt len]; "
+            f"got {tuple(logits.shape)} and {tuple(tgt.shape)}"
         )
-    return nn.functional.cross_entropy(logits.flatten(0, 1), trg.flatten(), ignore_index=PAD_ID)
+    return nn.functional.cross_entropy(logits.flatten(0, 1), tgt.flatten(), ignore_index=PAD_ID)
 
 
 # --------------------------------------------------------------------------- encoders
@@ -128,9 +126,9 @@ class EncoderRNN(nn.Module):
 
     Args:
         input_size: source vocabulary size.
-        hidden_size: GRU hidden size (and embedding size unless ``embedding_size`` is given).
-        dropout_p: dropout on the embeddings.
-        embedding_size: embedding size; default ``hidden_size`` as in the tutorial.
+        hidden_size: GRU hidden size (and embedding size unless ``embedding_dim`` is given).
+        dropout: dropout on the embeddings.
+        embedding_dim: embedding size; default ``hidden_size`` as in the tutorial.
 
     ``forward(src, src_lengths)`` returns ``(outputs, hidden)``:
     ``outputs = [batch, src len, hid dim]`` (zeros at PAD positions) and
@@ -138,13 +136,13 @@ class EncoderRNN(nn.Module):
     token (the sequence is packed, so padding never reaches the GRU).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, dropout_p: float = 0.1, embedding_size: int | None = None):
+    def __init__(self, input_size: int, hidden_size: int, dropout: float = 0.1, embedding_dim: int | None = None):
         super().__init__()
-        embedding_size = embedding_size or hidden_size
+        embedding_dim = embedding_dim or hidden_size
         self.hidden_size = hidden_size
-        self.embedding = nn.Embedding(input_size, embedding_size, padding_idx=PAD_ID)
-        self.gru = nn.GRU(embedding_size, hidden_size, batch_first=True)
-        self.dropout = nn.Dropout(dropout_p)
+        self.embedding = nn.Embedding(input_size, embedding_dim, padding_idx=PAD_ID)
+        self.gru = nn.GRU(embedding_dim, hidden_size, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor) -> tuple[torch.Tensor, State]:
         # src = [batch, src len]
@@ -162,10 +160,10 @@ class LSTMEncoder(nn.Module):
 
     Args:
         input_size: source vocabulary size.
-        embedding_size: embedding size.
+        embedding_dim: embedding size.
         hidden_size: LSTM hidden size.
-        n_layers: stacked LSTM layers.
-        dropout_p: dropout on embeddings and between LSTM layers.
+        num_layers: stacked LSTM layers.
+        dropout: dropout on embeddings and between LSTM layers.
         reverse_source: read every sentence backwards (its real tokens; padding stays at
             the end), Sutskever et al.'s trick: the first source words end up close to
             the first target words they help predict.
@@ -174,14 +172,14 @@ class LSTMEncoder(nn.Module):
     and ``hidden = cell = [n layers, batch, hid dim]``.
     """
 
-    def __init__(self, input_size: int, embedding_size: int, hidden_size: int, n_layers: int = 2,
-                 dropout_p: float = 0.1, reverse_source: bool = False):
+    def __init__(self, input_size: int, embedding_dim: int, hidden_size: int, num_layers: int = 2,
+                 dropout: float = 0.1, reverse_source: bool = False):
         super().__init__()
-        self.hidden_size, self.n_layers, self.reverse_source = hidden_size, n_layers, reverse_source
-        self.embedding = nn.Embedding(input_size, embedding_size, padding_idx=PAD_ID)
-        self.lstm = nn.LSTM(embedding_size, hidden_size, n_layers, batch_first=True,
-                            dropout=dropout_p if n_layers > 1 else 0.0)
-        self.dropout = nn.Dropout(dropout_p)
+        self.hidden_size, self.num_layers, self.reverse_source = hidden_size, num_layers, reverse_source
+        self.embedding = nn.Embedding(input_size, embedding_dim, padding_idx=PAD_ID)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, num_layers, batch_first=True,
+                            dropout=dropout if num_layers > 1 else 0.0)
+        self.dropout = nn.Dropout(dropout)
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor) -> tuple[torch.Tensor, State]:
         # src = [batch, src len]
@@ -205,7 +203,7 @@ class Decoder(nn.Module):
     * ``output_size``: target vocabulary size.
     * ``init_state(encoder_outputs, encoder_state) -> state``
     * ``forward_step(input, state, encoder_outputs, src_mask) -> (logits, state, attention)``
-      with ``input = [batch]`` ids, ``logits = [batch, trg vocab]`` and
+      with ``input = [batch]`` ids, ``logits = [batch, tgt vocab]`` and
       ``attention = [batch, src len]`` (``None`` for decoders without attention).
     """
 
@@ -229,13 +227,13 @@ class DecoderRNN(Decoder):
     has to squeeze through that single vector ``[1, batch, hid dim]``.
     """
 
-    def __init__(self, hidden_size: int, output_size: int, dropout_p: float = 0.1):
+    def __init__(self, hidden_size: int, output_size: int, dropout: float = 0.1):
         super().__init__()
         self.output_size = output_size
         self.embedding = nn.Embedding(output_size, hidden_size, padding_idx=PAD_ID)
         self.gru = nn.GRU(hidden_size, hidden_size, batch_first=True)
-        self.out = nn.Linear(hidden_size, output_size)
-        self.dropout = nn.Dropout(dropout_p)
+        self.S = nn.Linear(hidden_size, output_size)
+        self.dropout = nn.Dropout(dropout)
 
     def forward_step(self, input, state, encoder_outputs, src_mask):
         # input = [batch]; state = ([1, batch, hid dim],)
@@ -243,8 +241,8 @@ class DecoderRNN(Decoder):
         # embedded = [batch, 1, hid dim]
         output, hidden = self.gru(embedded, state[0])
         # output = [batch, 1, hid dim]; hidden = [1, batch, hid dim]
-        logits = self.out(output.squeeze(1))
-        # logits = [batch, trg vocab]
+        logits = self.S(output.squeeze(1))
+        # logits = [batch, tgt vocab]
         return logits, (hidden,), None
 
 
@@ -285,14 +283,14 @@ class AttnDecoderRNN(Decoder):
     ``forward_step`` returns the attention weights ``[batch, src len]``.
     """
 
-    def __init__(self, hidden_size: int, output_size: int, dropout_p: float = 0.1):
+    def __init__(self, hidden_size: int, output_size: int, dropout: float = 0.1):
         super().__init__()
         self.output_size = output_size
         self.embedding = nn.Embedding(output_size, hidden_size, padding_idx=PAD_ID)
         self.attention = BahdanauAttention(hidden_size)
         self.gru = nn.GRU(2 * hidden_size, hidden_size, batch_first=True)
-        self.out = nn.Linear(hidden_size, output_size)
-        self.dropout = nn.Dropout(dropout_p)
+        self.S = nn.Linear(hidden_size, output_size)
+        self.dropout = nn.Dropout(dropout)
 
     def forward_step(self, input, state, encoder_outputs, src_mask):
         # input = [batch]; state = ([1, batch, hid dim],); encoder_outputs = [batch, src len, hid dim]
@@ -304,8 +302,8 @@ class AttnDecoderRNN(Decoder):
         # context = [batch, 1, hid dim]; weights = [batch, src len]
         output, hidden = self.gru(torch.cat((embedded, context), dim=2), state[0])
         # output = [batch, 1, hid dim]; hidden = [1, batch, hid dim]
-        logits = self.out(output.squeeze(1))
-        # logits = [batch, trg vocab]
+        logits = self.S(output.squeeze(1))
+        # logits = [batch, tgt vocab]
         return logits, (hidden,), weights
 
 
@@ -313,15 +311,15 @@ class LSTMDecoder(Decoder):
     """Sutskever et al. (2014): a multi-layer LSTM decoder started from the encoder's ``(hidden, cell)``."""
 
     def __init__(
-        self, output_size: int, embedding_size: int, hidden_size: int, n_layers: int = 2, dropout_p: float = 0.1
+        self, output_size: int, embedding_dim: int, hidden_size: int, num_layers: int = 2, dropout: float = 0.1
     ) -> None:
         super().__init__()
         self.output_size = output_size
-        self.embedding = nn.Embedding(output_size, embedding_size, padding_idx=PAD_ID)
-        self.lstm = nn.LSTM(embedding_size, hidden_size, n_layers, batch_first=True,
-                            dropout=dropout_p if n_layers > 1 else 0.0)
-        self.out = nn.Linear(hidden_size, output_size)
-        self.dropout = nn.Dropout(dropout_p)
+        self.embedding = nn.Embedding(output_size, embedding_dim, padding_idx=PAD_ID)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, num_layers, batch_first=True,
+                            dropout=dropout if num_layers > 1 else 0.0)
+        self.S = nn.Linear(hidden_size, output_size)
+        self.dropout = nn.Dropout(dropout)
 
     def forward_step(self, input, state, encoder_outputs, src_mask):
         # input = [batch]; state = (hidden, cell), each [n layers, batch, hid dim]
@@ -329,8 +327,8 @@ class LSTMDecoder(Decoder):
         # embedded = [batch, 1, emb dim]
         output, (hidden, cell) = self.lstm(embedded, state)
         # output = [batch, 1, hid dim]
-        logits = self.out(output.squeeze(1))
-        # logits = [batch, trg vocab]
+        logits = self.S(output.squeeze(1))
+        # logits = [batch, tgt vocab]
         return logits, (hidden, cell), None
 
 
@@ -339,17 +337,17 @@ class ContextDecoderGRU(Decoder):
 
     ``c`` is the encoder's final hidden state. It starts the decoder, is fed to the
     GRU with every input embedding, and goes straight into the output layer with
-    the embedding and the new hidden state: ``logits = out([e(y_{t-1}); s_t; c])``.
+    the embedding and the new hidden state: ``logits = S([e(y_{t-1}); s_t; c])``.
     The state is ``(hidden, context)``, both ``[1, batch, hid dim]``.
     """
 
-    def __init__(self, output_size: int, embedding_size: int, hidden_size: int, dropout_p: float = 0.1):
+    def __init__(self, output_size: int, embedding_dim: int, hidden_size: int, dropout: float = 0.1):
         super().__init__()
         self.output_size = output_size
-        self.embedding = nn.Embedding(output_size, embedding_size, padding_idx=PAD_ID)
-        self.gru = nn.GRU(embedding_size + hidden_size, hidden_size, batch_first=True)
-        self.out = nn.Linear(embedding_size + 2 * hidden_size, output_size)
-        self.dropout = nn.Dropout(dropout_p)
+        self.embedding = nn.Embedding(output_size, embedding_dim, padding_idx=PAD_ID)
+        self.gru = nn.GRU(embedding_dim + hidden_size, hidden_size, batch_first=True)
+        self.S = nn.Linear(embedding_dim + 2 * hidden_size, output_size)
+        self.dropout = nn.Dropout(dropout)
 
     def init_state(self, encoder_outputs, encoder_state):
         context = encoder_state[0]
@@ -365,8 +363,8 @@ class ContextDecoderGRU(Decoder):
         # context_b = [batch, 1, hid dim]
         output, hidden = self.gru(torch.cat((embedded, context_b), dim=2), hidden)
         # output = [batch, 1, hid dim]; hidden = [1, batch, hid dim]
-        logits = self.out(torch.cat((embedded, output, context_b), dim=2).squeeze(1))
-        # logits = [batch, trg vocab]
+        logits = self.S(torch.cat((embedded, output, context_b), dim=2).squeeze(1))
+        # logits = [batch, tgt vocab]
         return logits, (hidden, context), None
 
 
@@ -421,7 +419,7 @@ class Seq2Seq(nn.Module):
     def forward(
         self,
         src: torch.Tensor,
-        trg: torch.Tensor,
+        tgt: torch.Tensor,
         src_lengths: torch.Tensor | None = None,
         teacher_forcing_ratio: float | None = None,
     ) -> torch.Tensor:
@@ -429,41 +427,41 @@ class Seq2Seq(nn.Module):
 
         Args:
             src: ``[batch, src len]`` source ids padded with PAD.
-            trg: ``[batch, trg len]`` target ids ending in EOS, padded with PAD, no SOS.
+            tgt: ``[batch, tgt len]`` target ids ending in EOS, padded with PAD, no SOS.
             src_lengths: ``[batch]`` true source lengths (default: count non-PAD ids).
             teacher_forcing_ratio: overrides the model's ratio (evaluation uses 1.0 for the
                 held-out loss; in ``eval()`` mode the default is 1.0).
 
         Returns:
-            ``logits = [batch, trg len, trg vocab]``; step ``t`` predicts ``trg[:, t]``.
+            ``logits = [batch, tgt len, tgt vocab]``; step ``t`` predicts ``tgt[:, t]``.
         """
-        src, trg = _check_ids(src, "src"), _check_ids(trg, "trg")
-        if trg.shape[0] != src.shape[0]:
+        src, tgt = _check_ids(src, "src"), _check_ids(tgt, "tgt")
+        if tgt.shape[0] != src.shape[0]:
             raise ValueError(
-                f"src and trg must hold the same number of sentences, got {src.shape[0]} and {trg.shape[0]}")
+                f"src and tgt must hold the same number of sentences, got {src.shape[0]} and {tgt.shape[0]}")
         if teacher_forcing_ratio is None:
             teacher_forcing_ratio = self.teacher_forcing_ratio if self.training else 1.0
         ratio = _check_ratio(teacher_forcing_ratio)
         enc = self.encode(src, src_lengths)
-        batch, trg_len = trg.shape
+        batch, tgt_len = tgt.shape
         state = enc.state
-        input = torch.full((batch,), SOS_ID, dtype=torch.long, device=trg.device)
+        input = torch.full((batch,), SOS_ID, dtype=torch.long, device=tgt.device)
         # input = [batch]: every sentence starts from SOS
         all_logits = []
-        for t in range(trg_len):
+        for t in range(tgt_len):
             logits, state, _ = self.decoder.forward_step(input, state, enc.outputs, enc.src_mask)
-            # logits = [batch, trg vocab]
+            # logits = [batch, tgt vocab]
             all_logits.append(logits)
             if ratio == 1.0:
-                input = trg[:, t]
+                input = tgt[:, t]
             else:
                 predicted = logits.argmax(dim=1).detach()
                 if ratio == 0.0:
                     input = predicted
                 else:
-                    teacher = torch.rand(batch, device=trg.device) < ratio
-                    input = torch.where(teacher, trg[:, t], predicted)
-        # stacked = [batch, trg len, trg vocab]
+                    teacher = torch.rand(batch, device=tgt.device) < ratio
+                    input = torch.where(teacher, tgt[:, t], predicted)
+        # stacked = [batch, tgt len, tgt vocab]
         return torch.stack(all_logits, dim=1)
 
 
@@ -479,15 +477,15 @@ def _check_ratio(ratio: float) -> float:
 def seq2seq_step(model: Seq2Seq, batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """``step_fn`` for :func:`course_utils.training.train` on :class:`~course_utils.data.PairBatch` batches.
 
-    Runs ``model(src, trg, src_lengths)`` and returns
-    ``(logits = [batch * trg len, trg vocab], targets = [batch * trg len])``, ready for
+    Runs ``model(src, tgt, src_lengths)`` and returns
+    ``(logits = [batch * tgt len, tgt vocab], targets = [batch * tgt len])``, ready for
     ``nn.CrossEntropyLoss(ignore_index=PAD_ID)``.
     """
-    src, src_lengths, trg = batch[0].to(device), batch[1], batch[2].to(device)
-    # src = [batch, src len]; trg = [batch, trg len]
-    logits = model(src, trg, src_lengths)
-    # logits = [batch, trg len, trg vocab]
-    return logits.flatten(0, 1), trg.flatten()
+    src, src_lengths, tgt = batch[0].to(device), batch[1], batch[2].to(device)
+    # src = [batch, src len]; tgt = [batch, tgt len]
+    logits = model(src, tgt, src_lengths)
+    # logits = [batch, tgt len, tgt vocab]
+    return logits.flatten(0, 1), tgt.flatten()
 
 
 @torch.no_grad()
@@ -499,7 +497,7 @@ def token_nll(model: Seq2Seq, loader, device: torch.device | str, *, teacher_for
 
     Args:
         model: the model to score.
-        loader: yields ``(src, src_lengths, trg, ...)`` batches (:class:`~course_utils.data.PairBatch`).
+        loader: yields ``(src, src_lengths, tgt, ...)`` batches (:class:`~course_utils.data.PairBatch`).
         device: where the model lives.
         teacher_forcing_ratio: 1.0 (default) feeds the true previous token, the usual
             held-out loss; 0.0 feeds the model's own previous prediction and scores the
@@ -510,12 +508,12 @@ def token_nll(model: Seq2Seq, loader, device: torch.device | str, *, teacher_for
     total, count = 0.0, 0
     try:
         for batch in loader:
-            src, src_lengths, trg = batch[0].to(device), batch[1], batch[2].to(device)
-            logits = model(src, trg, src_lengths, teacher_forcing_ratio=teacher_forcing_ratio)
-            # logits = [batch, trg len, trg vocab]
+            src, src_lengths, tgt = batch[0].to(device), batch[1], batch[2].to(device)
+            logits = model(src, tgt, src_lengths, teacher_forcing_ratio=teacher_forcing_ratio)
+            # logits = [batch, tgt len, tgt vocab]
             total += float(nn.functional.cross_entropy(
-                logits.flatten(0, 1).double(), trg.flatten(), ignore_index=PAD_ID, reduction="sum"))
-            count += int((trg != PAD_ID).sum())
+                logits.flatten(0, 1).double(), tgt.flatten(), ignore_index=PAD_ID, reduction="sum"))
+            count += int((tgt != PAD_ID).sum())
     finally:
         model.train(was_training)
     if count == 0:

@@ -10,7 +10,7 @@ In the slides' notation, for every position i of a sentence
 The model returns the scores ``S h_i + c`` (logits); ``nn.CrossEntropyLoss``
 applies the log-softmax itself.
 
->>> model = RNNLanguageModel(vocab_size=29, emb_dim=8, hidden_dim=16)
+>>> model = RNNLanguageModel(vocab_size=29, embedding_dim=8, hidden_size=16)
 >>> logits = model(ids[:, :-1])                  # [batch, seq len, vocab]
 >>> loss = lm_loss(logits, ids[:, 1:])
 """
@@ -30,18 +30,18 @@ class RNNLanguageModel(nn.Module):
 
     Args:
         vocab_size: V, number of words.
-        emb_dim: D, size of the word vectors ``w_i``.
-        hidden_dim: H, size of the hidden state ``h_i``.
+        embedding_dim: D, size of the word vectors ``w_i``.
+        hidden_size: H, size of the hidden state ``h_i``.
         num_layers: stacked RNN layers (the multi-layer cell).
         nonlinearity: ``"tanh"`` (default) or ``"relu"``.
 
-    Attributes (the slides' names): ``embedding`` (E), ``rnn`` (W, U), ``out`` (S).
+    Attributes (the slides' names): ``embedding`` (E), ``rnn`` (W, U), ``S``.
     """
 
-    def __init__(self, vocab_size: int, emb_dim: int, hidden_dim: int, num_layers: int = 1,
+    def __init__(self, vocab_size: int, embedding_dim: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh") -> None:
         super().__init__()
-        for name, value in [("vocab_size", vocab_size), ("emb_dim", emb_dim), ("hidden_dim", hidden_dim),
+        for name, value in [("vocab_size", vocab_size), ("embedding_dim", embedding_dim), ("hidden_size", hidden_size),
                             ("num_layers", num_layers)]:
             require_int(value, name, low=1)
         if nonlinearity not in ("tanh", "relu"):
@@ -50,10 +50,10 @@ class RNNLanguageModel(nn.Module):
                 "the sigmoid cell of the slides is written out by hand in lecture 03"
             )
         self.vocab_size = vocab_size
-        self.embedding = nn.Embedding(vocab_size, emb_dim)
-        self.rnn = nn.RNN(emb_dim, hidden_dim, num_layers=num_layers, nonlinearity=nonlinearity,
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.rnn = nn.RNN(embedding_dim, hidden_size, num_layers=num_layers, nonlinearity=nonlinearity,
                           batch_first=True)
-        self.out = nn.Linear(hidden_dim, vocab_size)
+        self.S = nn.Linear(hidden_size, vocab_size)
 
     def forward(self, x: torch.Tensor, hidden: torch.Tensor | None = None,
                 return_hidden: bool = False):
@@ -72,7 +72,7 @@ class RNNLanguageModel(nn.Module):
             raise TypeError(f"x must be an int64 tensor [batch, seq len] of word ids, got {got}")
         emb = self.embedding(x)                 # emb = [batch, seq len, emb dim]
         states, hidden = self.rnn(emb, hidden)  # states = [batch, seq len, hid dim]
-        logits = self.out(states)               # logits = [batch, seq len, vocab]
+        logits = self.S(states)               # logits = [batch, seq len, vocab]
         return (logits, hidden) if return_hidden else logits
 
 

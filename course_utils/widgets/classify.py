@@ -21,25 +21,18 @@ from torch import nn
 from course_utils.data.names import fold_name
 from course_utils.models.charrnn import predict_topk
 
-__all__ = ["INPUT_CLASS", "OUTPUT_CLASS", "classify_html", "classify_widget", "fold_accents", "split_known"]
+__all__ = ["INPUT_CLASS", "OUTPUT_CLASS", "classify_html", "classify_widget", "split_known"]
 
 INPUT_CLASS = "cu-classify-input"
 OUTPUT_CLASS = "cu-classify-output"
 
 
-def fold_accents(text: str) -> str:
-    """Fold a typed name exactly as the names data was folded (``"Michałowski" -> "Michalowski"``).
-
-    This is :func:`course_utils.data.fold_name`: letters outside ASCII are transliterated
-    (``ł -> l``, ``ß -> ss``, Cyrillic ``Иванов -> Ivanov``), accents dropped, spaces collapsed
-    and the first letter capitalised, as in the training names. Characters with no form in the
-    names' alphabet (digits, ``-``, emoji) are dropped; :func:`split_known` names them.
-    """
-    return fold_name(text)
-
-
 def split_known(text: str, vocab: Any) -> tuple[str, list[str]]:
     """Fold as the data was folded, then separate what the model can read from what it cannot.
+
+    Folding is :func:`course_utils.data.fold_name`, the one the names data went through
+    (``ł -> l``, ``ß -> ss``, Cyrillic ``Иванов -> Ivanov``, accents dropped, first letter
+    capitalised).
 
     Args:
         text: what was typed (surrounding spaces are stripped).
@@ -53,7 +46,7 @@ def split_known(text: str, vocab: Any) -> tuple[str, list[str]]:
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     text = text.strip()
-    folded = fold_accents(text)
+    folded = fold_name(text)
     known = " ".join("".join(c for c in folded if c in vocab).split())
     unknown: list[str] = []
     for c in text:
@@ -75,7 +68,7 @@ def classify_html(
 ) -> str:
     """The HTML the widget shows for ``text``: the ``k`` most likely languages as bars.
 
-    The name is folded as the training names were (:func:`fold_accents`: ``é -> e``,
+    The name is folded as the training names were (:func:`course_utils.data.fold_name`: ``é -> e``,
     ``ł -> l``, Cyrillic transliterated); when that changes it, the note says what the model read.
     Characters with no form in the training names (digits, ``-``, ...) are left out and named in
     a note, so the student knows the prediction ignores them; if nothing known is left, only the

@@ -28,6 +28,8 @@ import math
 from numbers import Real
 from typing import Any
 
+from course_utils._validate import require_int
+
 __all__ = [
     "PARAMETER_NAMES",
     "SLIDE_EXAMPLE",
@@ -139,8 +141,7 @@ def format_forward_html(values: dict[str, float], params: dict[str, float] | Non
     missing = [k for k in _RESULT_NAMES if k not in values]
     if missing:
         raise ValueError(f"values is missing {missing}; pass the dict returned by forward_values(...)")
-    if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 10:
-        raise ValueError(f"digits must be an int between 1 and 10, got {digits!r}")
+    require_int(digits, "digits", low=1, high=10)
     if params is not None:
         absent = [k for k in PARAMETER_NAMES if k not in params]
         if absent:

@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from course_utils._validate import require_int
 from course_utils.models.chargen import CharGenerator, sample
 
 __all__ = [
@@ -60,7 +61,7 @@ def generate_names(
     n: int = 5,
     top_k: int | None = None,
     seed: int = 0,
-    max_length: int = 20,
+    max_len: int = 20,
 ) -> list[str]:
     """Draw ``n`` names in ``language`` beginning with ``start`` (pure, repeatable).
 
@@ -74,7 +75,7 @@ def generate_names(
         n: how many names.
         top_k: sample only among the ``k`` most likely characters.
         seed: seed of the random draws; the same arguments give the same names.
-        max_length: longest name, in characters.
+        max_len: longest name, in characters.
 
     Raises:
         ValueError: unknown language, letters outside the vocabulary, bad temperature.
@@ -87,14 +88,13 @@ def generate_names(
     unknown = sorted({ch for ch in start if ch not in vocab})
     if unknown:
         raise ValueError(f"the model has never seen {', '.join(map(repr, unknown))}: use letters, space or .,;'")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    require_int(n, "n", low=1)
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(seed)
     category = languages.index(language)
     return [
         sample(model, vocab, start, category=category, temperature=temperature, top_k=top_k,
-               max_length=max_length, generator=generator)
+               max_len=max_len, generator=generator)
         for _ in range(n)
     ]
 

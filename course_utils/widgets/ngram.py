@@ -16,6 +16,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from course_utils._validate import require_int
+
 __all__ = ["top_k", "format_distribution", "ngram_widget"]
 
 Predict = Callable[[str, str], Mapping[str, float]]
@@ -30,12 +32,12 @@ def top_k(dist: Mapping[str, float], k: int = 5) -> list[tuple[str, float]]:
 
     Raises:
         TypeError: ``dist`` is not a mapping.
+        TypeError: ``k`` is not an int.
         ValueError: ``k < 1`` or a probability is negative or not finite.
     """
     if not isinstance(dist, Mapping):
         raise TypeError(f"dist must be a mapping {{word: probability}}, got {type(dist).__name__}")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
+    require_int(k, "k", low=1)
     for word, p in dist.items():
         p = float(p)
         if not math.isfinite(p) or p < 0:

@@ -49,7 +49,7 @@ def translation_view(
     text: str,
     model: Seq2Seq,
     src_vocab: Vocab,
-    trg_vocab: Vocab,
+    tgt_vocab: Vocab,
     *,
     device: torch.device | str,
     beam_width: int = 1,
@@ -84,11 +84,11 @@ def translation_view(
         )
         return view
     [result] = decode_sentences(model, [tokens], src_vocab, device=device, beam_width=beam_width, max_len=max_len)
-    target = [trg_vocab.itos[i] for i in result.tokens]
+    target = [tgt_vocab.itos[i] for i in result.tokens]
     view.update(
         source=tokens + [EOS_TOKEN],
         target=target,
-        translation=" ".join(trg_vocab.decode(result.tokens, stop_at_eos=True)),
+        translation=" ".join(tgt_vocab.decode(result.tokens, stop_at_eos=True)),
         attention=None if result.attention is None else [[round(float(a), 4) for a in row] for row in result.attention],
         message="" if result.finished else f"The decoder hit the length limit ({max_len} tokens) before <eos>.",
     )
@@ -137,7 +137,7 @@ def render_translation(view: dict[str, Any]) -> str:
 def translate_widget(
     model: Seq2Seq,
     src_vocab: Vocab,
-    trg_vocab: Vocab,
+    tgt_vocab: Vocab,
     *,
     device: torch.device | str,
     text: str = "she is very tired .",
@@ -155,7 +155,7 @@ def translate_widget(
                        layout=widgets.Layout(width="420px"))
 
     def show(value: str) -> str:
-        return render_translation(translation_view(value, model, src_vocab, trg_vocab, device=device,
+        return render_translation(translation_view(value, model, src_vocab, tgt_vocab, device=device,
                                                    beam_width=beam_width, max_len=max_len))
 
     out = widgets.HTML(value=show(text))
