@@ -379,13 +379,14 @@ def test_f2_submitted_files_cannot_shadow_the_course_modules(round2: dict) -> No
 def test_f3_hidden_tests_never_reach_the_feedback(round2: dict) -> None:
     """Finding 3: no hidden test line in the autograded outputs or the feedback, however the student asks."""
     course: Course = round2["course"]
-    student = "x_f3_leak_hidden"
     hidden = ["np.random.default_rng(1).normal", "_tables = [dict(zip(_words", "_l = np.random.default_rng(6)"]
-    text, html = course.outputs_text(student), _feedback_html(course, student)
-    assert "ATTACK In:" in text and html, "the leaking cell did not run, or no feedback was written"
-    for fragment in hidden:
-        assert fragment not in text, f"hidden test text in the autograded outputs: {fragment}"
-        assert fragment not in html, f"hidden test text in the feedback: {fragment}"
+    # the files and In/_ih; then linecache, the last error, the history database, _i and Out
+    for student, ran in (("x_f3_leak_hidden", "ATTACK In:"), ("x_f3_leak_runtime", "ATTACK linecache:")):
+        text, html = course.outputs_text(student), _feedback_html(course, student)
+        assert ran in text and html, f"{student}: the leaking cell did not run, or no feedback was written"
+        for fragment in hidden:
+            assert fragment not in text, f"{student}: hidden test text in the autograded outputs: {fragment}"
+            assert fragment not in html, f"{student}: hidden test text in the feedback: {fragment}"
 
 
 def _live_script(html: str) -> list[str]:

@@ -319,7 +319,9 @@ def test_launcher_stops_its_sandbox_when_the_grader_is_killed(tmp_path: Path) ->
                               stdout=subprocess.PIPE, text=True, start_new_session=True)
     tree: list[int] = []
     try:
-        launcher = int(grader.stdout.readline())
+        line = grader.stdout.readline()  # start_new_kernel gives up after 120 s
+        assert line.strip().isdigit(), f"the grader did not start a sandboxed kernel (its stderr is above): {line!r}"
+        launcher = int(line)
         tree = _tree(launcher)
         assert any("ipykernel_launcher" in line for line in _running(tree)), (
             f"no kernel under the launcher: {_running(tree)}")

@@ -447,6 +447,24 @@ print("ATTACK _ih:", _ih, flush=True)
 for _f in os.listdir("."):
     print("ATTACK file", _f, open(_f, errors="replace").read(), flush=True)
 ''', "no hidden test text anywhere in the feedback", last=True))
+    #    The same after the tests ran, through what the interpreter keeps besides In: the source
+    #    cache behind tracebacks, the last error, IPython's history database, _i/_ii/_iii and Out.
+    out.append(Attack("f3_leak_runtime", "round2", '''
+import linecache, sys, traceback
+def _show(what, fn):
+    try:
+        print("ATTACK " + what + ":", fn(), flush=True)
+    except Exception as exc:
+        print("ATTACK " + what + ": failed", repr(exc), flush=True)
+_ip = get_ipython()
+_show("linecache", lambda: ["".join(v[2]) for k, v in list(linecache.cache.items())
+                            if ("ipykernel_" in k or k.startswith("<")) and isinstance(v, tuple) and len(v) > 2])
+_show("last error", lambda: "".join(traceback.format_exception(sys.last_value)) if hasattr(sys, "last_value") else None)
+_show("history database", lambda: list(_ip.history_manager.get_range(raw=True)))
+_show("_i _ii _iii", lambda: (_i, _ii, _iii))
+_show("Out", lambda: Out)
+_show("last execution", lambda: _ip.last_execution_result.info.raw_cell)
+''', "no hidden test text anywhere in the feedback", last=True))
     # 4. Scripts for the instructor's browser: a markdown cell and rich outputs.
     out.append(Attack("f4_browser_script", "round2", '''
 from IPython.display import HTML, Javascript, Markdown, display
