@@ -36,9 +36,14 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from course_utils.instructor.preprocessors import GradingExecute, NeutralizeStderr, RedactHiddenTests, RemoveInstructorNotes
-from course_utils.instructor.sanitize import SanitizeStudentContent
+from course_utils.instructor.preprocessors import (
+    GradingExecute,
+    NeutralizeStderr,
+    RedactHiddenTests,
+    RemoveInstructorNotes,
+)
 from course_utils.instructor.safepath import IntegrityReview, RequireSandbox, default_grading_kernel
+from course_utils.instructor.sanitize import SanitizeStudentContent
 
 c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
 
@@ -89,7 +94,7 @@ c.ZipCollectApp.downloaded_directory = os.path.join(GRADING, "downloads")
 c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/_]+)_(?P<file_id>\d\d_[A-Za-z0-9_]+)\.ipynb$"
 # Student ids must be plain names and one bad archive must not stop the others
 # (course_utils/instructor/zip_collect.py).
-from course_utils.instructor.zip_collect import PlainNameCollector, SafeExtractor  # noqa: E402
+from course_utils.instructor.zip_collect import PlainNameCollector, SafeExtractor  # noqa: E402 (beside its settings)
 
 c.ZipCollectApp.collector_plugin = PlainNameCollector
 c.ZipCollectApp.extractor_plugin = SafeExtractor
@@ -102,7 +107,9 @@ c.ClearSolutions.enforce_metadata = True
 c.ClearHiddenTests.enforce_metadata = True
 c.GenerateAssignment.create_assignment = True
 # Answer keys (cells tagged instructor-notes) stay in solutions/ only; nbgrader's own steps follow.
-from nbgrader.converters.generate_assignment import GenerateAssignment as _GenerateAssignment  # noqa: E402
+from nbgrader.converters.generate_assignment import (  # noqa: E402 (beside the settings it serves)
+    GenerateAssignment as _GenerateAssignment,
+)
 
 c.GenerateAssignment.preprocessors = [
     RemoveInstructorNotes, *_GenerateAssignment.class_traits()["preprocessors"].default()]

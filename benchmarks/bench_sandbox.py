@@ -28,9 +28,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from attacks.course import make_course  # noqa: E402
+from attacks.course import make_course  # noqa: E402 (tests/ goes on sys.path first)
 
-from course_utils.instructor.sandbox import KERNEL_NAME, ensure_sandbox_kernel, select_grading_kernel  # noqa: E402
+from course_utils.instructor.sandbox import (  # noqa: E402 (after the sys.path line, with the import above)
+    KERNEL_NAME,
+    ensure_sandbox_kernel,
+    select_grading_kernel,
+)
 
 
 def kernel_roundtrip(kernel: str, cwd: Path, repeats: int) -> list[float]:

@@ -88,7 +88,7 @@ def _wrap(item: pytest.Item, checks: list[str]) -> None:
                     f"{item.path.name}, code cell {item.cell_num}: the claim check\n    {statement}\n"
                     f"failed with {error}\n(the check is in this cell's metadata course.checks)")
 
-    item.runtest = runtest  # type: ignore[method-assign]
+    item.runtest = runtest  # type: ignore[method-assign]  (the hook wraps this one item's runtest)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -90,7 +90,7 @@ def test_every_page_renders_offline_with_math_images_and_links(site: Path) -> No
         context = pw.chromium.launch_persistent_context(profile, executable_path=executable, headless=True,
                                                         args=CHROMIUM_ARGS, viewport={"width": 1300, "height": 900})
 
-        def route(r):  # noqa: ANN001, ANN202 - Playwright's Route
+        def route(r):  # Playwright's Route
             url = r.request.url
             if url.startswith((base, "data:", "blob:", "about:")):
                 return r.continue_()

@@ -50,7 +50,7 @@ def lab() -> Iterator[Lab]:
 
 
 @pytest.fixture(scope="module")
-def page(lab: Lab):  # noqa: ANN201 - Playwright's Page
+def page(lab: Lab):  # Playwright's Page
     executable = find_chromium()
     from playwright.sync_api import sync_playwright
 
@@ -90,7 +90,7 @@ def _wait_for_kernel(lab: Lab, relpath: str, timeout: float = 120.0) -> None:
     raise TimeoutError(f"no idle rnn-course kernel for {relpath} after {timeout}s: {lab.get_json('/api/sessions')}")
 
 
-def _open_notebook(page, lab: Lab, relpath: str) -> None:  # noqa: ANN001
+def _open_notebook(page, lab: Lab, relpath: str) -> None:
     page.goto(f"{lab.url}/lab/tree/{relpath}?token={lab.token}")
     page.wait_for_selector(f"{VISIBLE_PANEL} .jp-Cell", state="visible")
     _wait_for_kernel(lab, relpath)
@@ -99,12 +99,12 @@ def _open_notebook(page, lab: Lab, relpath: str) -> None:  # noqa: ANN001
     page.wait_for_selector(f"{VISIBLE_PANEL} .jp-Toolbar-kernelName", state="attached")
 
 
-def _run_all(page) -> None:  # noqa: ANN001
+def _run_all(page) -> None:
     page.locator(".lm-MenuBar-item", has_text="Run").first.click()
     page.click(".lm-Menu-item[data-command='runmenu:run-all']")
 
 
-def _wait_idle(page, timeout: float = 180_000) -> None:  # noqa: ANN001
+def _wait_idle(page, timeout: float = 180_000) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     try:  # a fast notebook may finish before we look: busy is optional, idle is not
@@ -114,7 +114,7 @@ def _wait_idle(page, timeout: float = 180_000) -> None:  # noqa: ANN001
     page.wait_for_selector(IDLE, state="visible", timeout=timeout)
 
 
-def test_1_lecture_widget_reacts_to_a_slider(lab: Lab, page) -> None:  # noqa: ANN001
+def test_1_lecture_widget_reacts_to_a_slider(lab: Lab, page) -> None:
     before = LECTURE.read_bytes()
     shutil.copy(LECTURE, WORK / LECTURE.name)
     _open_notebook(page, lab, f"tests/browser-work/{LECTURE.name}")
@@ -128,7 +128,7 @@ def test_1_lecture_widget_reacts_to_a_slider(lab: Lab, page) -> None:  # noqa: A
     try:
         page.wait_for_function("sel => (document.querySelector(sel)?.innerText || '').includes('in_h1')",
                                arg=".cu-forward-output", timeout=60_000)
-    except Exception:  # noqa: BLE001 - Playwright's TimeoutError; the assertion reports what was shown
+    except Exception:  # Playwright's TimeoutError; the assertion reports what was shown
         pass
     text_before = output.inner_text()
     assert "in_h1" in text_before, text_before
@@ -171,7 +171,7 @@ def _assignment_copies() -> tuple[str, str]:
     return "assignment_correct.ipynb", "assignment_wrong.ipynb"
 
 
-def test_2_assignment_checks_pass_and_fail_visibly(lab: Lab, page) -> None:  # noqa: ANN001
+def test_2_assignment_checks_pass_and_fail_visibly(lab: Lab, page) -> None:
     correct, wrong = _assignment_copies()
     passing_text, failing_text = "✓ sigmoid(0.0) OK", "✗ sigmoid(0.0)"
     _open_notebook(page, lab, f"tests/browser-work/{correct}")
@@ -181,7 +181,8 @@ def test_2_assignment_checks_pass_and_fail_visibly(lab: Lab, page) -> None:  # n
     passed.wait_for(state="attached")
     passed.scroll_into_view_if_needed()
     assert passing_text in (passed.text_content() or "")
-    assert page.locator(f"{VISIBLE_PANEL} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']:has-text('AssertionError')").count() == 0
+    stderr = "[data-mime-type='application/vnd.jupyter.stderr']"
+    assert page.locator(f"{VISIBLE_PANEL} .jp-OutputArea-output{stderr}:has-text('AssertionError')").count() == 0
     page.screenshot(path=str(SHOTS / "2a_assignment_correct.png"), full_page=True)
 
     _open_notebook(page, lab, f"tests/browser-work/{wrong}")
@@ -195,7 +196,7 @@ def test_2_assignment_checks_pass_and_fail_visibly(lab: Lab, page) -> None:  # n
     page.screenshot(path=str(SHOTS / "2b_assignment_wrong.png"))
 
 
-def test_3_formgrader_lists_the_assignments(lab: Lab, page) -> None:  # noqa: ANN001
+def test_3_formgrader_lists_the_assignments(lab: Lab, page) -> None:
     page.goto(f"{lab.url}/formgrader?token={lab.token}")
     page.wait_for_selector("text=Manage Assignments")
     expected = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -210,7 +211,7 @@ DIAGRAMS = [("01_from_ngrams_to_rnns.ipynb", "unrolled_rnn"), ("08_lstm_gru.ipyn
 
 
 @pytest.mark.parametrize("lecture, figure", DIAGRAMS, ids=[f for _, f in DIAGRAMS])
-def test_4_lecture_diagram_renders(lab: Lab, page, lecture: str, figure: str) -> None:  # noqa: ANN001
+def test_4_lecture_diagram_renders(lab: Lab, page, lecture: str, figure: str) -> None:
     """The markdown image figures/<figure>.svg shows as a decoded picture in the lecture (screenshot)."""
     shutil.copy(ROOT / "lectures" / lecture, WORK / lecture)
     shutil.copytree(ROOT / "lectures" / "figures", WORK / "figures", dirs_exist_ok=True)  # relative links resolve

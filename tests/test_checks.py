@@ -100,10 +100,11 @@ def test_check_shape_with_wildcards():
 def test_check_that_reports_descriptions():
     check_that("changed", True, expected="a change", got="a change")
     with pytest.raises(AssertionError) as err:
-        check_that("params changed", False, expected="different weights", got="the same weights", hint="call optimizer.step()")
+        check_that("params changed", False, expected="different weights", got="the same weights",
+                   hint="call optimizer.step()")
     assert "expected: different weights" in str(err.value) and "hint: call optimizer.step()" in str(err.value)
     with pytest.raises(TypeError):
-        check_that("x", "yes", expected="", got="")  # type: ignore[arg-type]
+        check_that("x", "yes", expected="", got="")  # type: ignore[arg-type]  (the wrong type is the test)
 
 
 def test_substitute_replaces_and_restores_names():
@@ -116,7 +117,7 @@ def test_substitute_replaces_and_restores_names():
             raise RuntimeError("boom")
     assert namespace == {"f": 1}
     with pytest.raises(TypeError):
-        with substitute([], f=1):  # type: ignore[arg-type]
+        with substitute([], f=1):  # type: ignore[arg-type]  (the wrong type is the test)
             pass
 
 

@@ -77,14 +77,14 @@ def _disabled(url: str, token: str) -> set[str]:
     return set(disabled) if isinstance(disabled, (list, dict)) else set()
 
 
-def _popup_seconds(page, url: str, token: str, wait_s: float) -> float | None:  # noqa: ANN001
+def _popup_seconds(page, url: str, token: str, wait_s: float) -> float | None:
     """Seconds after the file browser appeared until the news question showed; None if it did not within wait_s."""
     page.goto(f"{url}/lab?token={token}")
     page.wait_for_selector(".jp-DirListing-content", timeout=180_000)
     start = time.monotonic()
     try:
         page.get_by_text(NEWS).first.wait_for(state="visible", timeout=wait_s * 1000)
-    except Exception:  # noqa: BLE001 - Playwright's TimeoutError
+    except Exception:  # Playwright's TimeoutError
         return None
     return time.monotonic() - start
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 from packaging.requirements import Requirement
 
@@ -48,7 +48,8 @@ def test_lock_pins_everything_the_course_needs(lock: dict[str, str]) -> None:
 
 def test_every_pyproject_requirement_is_pinned_and_satisfied_by_the_lock(lock: dict[str, str]) -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    requirements = list(project["dependencies"]) + [r for extra in project["optional-dependencies"].values() for r in extra]
+    extras = [r for extra in project["optional-dependencies"].values() for r in extra]
+    requirements = list(project["dependencies"]) + extras
     for text in requirements:
         req = Requirement(text)
         name = _canon(req.name)
@@ -71,7 +72,8 @@ def test_environment_yml_installs_the_same_pins(lock: dict[str, str]) -> None:
     for name, version in {**conda_pins, **read_pins(pip_lines, "environment.yml")}.items():
         if name == "python":
             continue
-        assert name in lock and lock[name] == version, f"environment.yml pins {name}={version}, lock has {lock.get(name)}"
+        assert name in lock and lock[name] == version, (
+            f"environment.yml pins {name}={version}, lock has {lock.get(name)}")
 
 
 def test_installed_environment_matches_the_lock(lock: dict[str, str]) -> None:

@@ -65,7 +65,7 @@ def _missing(module: str, hint: str) -> None:
 @pytest.fixture(scope="module")
 def server():
     try:
-        import psycopg  # noqa: F401
+        import psycopg  # noqa: F401 (imported only to see that it is installed)
     except ImportError:
         _missing("psycopg", f"install it with: {postgres.PSYCOPG_HINT}")
     try:

@@ -46,11 +46,13 @@ MUTANTS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
     "02_bptt": {
         "q1": ("q1_step_forward", [("h = sigmoid(a)", "h = np.tanh(a)")]),
         "q2": ("q2_step_backward", [("da = dh * h * (1.0 - h)", "da = dh")]),  # forgets σ'
-        "q3": ("q3_forward", [("rnn_step_forward(w_seq[:, t, :], h, W, U)", "rnn_step_forward(w_seq[:, t, :], h0, W, U)")]),
+        "q3": ("q3_forward", [("rnn_step_forward(w_seq[:, t, :], h, W, U)",
+                               "rnn_step_forward(w_seq[:, t, :], h0, W, U)")]),
         "q4": ("q4_backward", [("dh = dh_all[:, t, :] + dh_next", "dh = dh_all[:, t, :]")]),  # no gradient through time
         "q5": ("q5_gradcheck", [("x, dh_all)", "x, np.ones_like(dh_all))")]),  # numeric gradient of another loss
         "q6": ("q6_clip", [("return {name: g * scale for name, g in grads.items()}",  # clips each gradient on its own
-                            "return {name: g * min(1.0, max_norm / np.sqrt(np.sum(g ** 2))) for name, g in grads.items()}")]),
+                            "return {name: g * min(1.0, max_norm / np.sqrt(np.sum(g ** 2)))"
+                            " for name, g in grads.items()}")]),
     },
     "03_pytorch_rnn": {
         "q1": ("q1_encode", [("vocab.stoi.get(ch, UNK_ID)", "vocab.stoi[ch]")]),
@@ -62,7 +64,8 @@ MUTANTS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
     },
     "04_seq2seq": {
         "q1": ("q1_encoder", [("packed_out, hidden = self.rnn(packed)", "outputs, hidden = self.rnn(emb)"),
-                              ("outputs, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=src.shape[1])", "")]),
+                              ("outputs, _ = pad_packed_sequence(packed_out, batch_first=True, "
+                               "total_length=src.shape[1])", "")]),
         "q2": ("q2_decoder", [("output, hidden = self.rnn(emb, hidden)", "output, _ = self.rnn(emb, hidden)")]),
         "q3": ("q3_teacher_forcing", [("token = tgt[:, t]", "token = logits.argmax(dim=-1)")]),
         "q4": ("q4_greedy", [("token = logits.argmax(dim=-1)", "pred = logits.argmax(dim=-1)"),
@@ -131,8 +134,10 @@ def _question(grade_id: str) -> str:
 
 def _mutant(assignment: str, question: str) -> nbformat.NotebookNode:
     cell_id, edits = MUTANTS[assignment][question]
-    source = next(c.source for c in _cells(assignment) if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == cell_id)
-    source = "\n".join(l for l in source.split("\n") if "### BEGIN SOLUTION" not in l and "### END SOLUTION" not in l)
+    source = next(c.source for c in _cells(assignment)
+                  if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == cell_id)
+    source = "\n".join(line for line in source.split("\n")
+                       if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
     for old, new in edits:
         assert old in source, f"mutant {assignment}/{question}: {old!r} is not in the solution any more"
         source = source.replace(old, new)

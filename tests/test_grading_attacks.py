@@ -204,7 +204,8 @@ def test_isolation_attacks_read_write_network(tmp_path: Path) -> None:
     result = grade_group(tmp_path, ["read", "write", "network"])
     rows = report(result)
     check_honest_untouched(result)
-    assert result["run"].returncode == 0 or "x_notebook_is_symlink" in result["run"].stderr, result["run"].stderr[-3000:]
+    run = result["run"]
+    assert run.returncode == 0 or "x_notebook_is_symlink" in run.stderr, run.stderr[-3000:]
     assert result["listener"].connections == [], (
         f"a submission reached a server on the grader's machine: {result['listener'].connections}")
     for row in rows:
@@ -270,7 +271,6 @@ def test_tampering_attacks_are_flagged(tmp_path: Path, names: tuple[str, ...]) -
     assert {a.name for a in result["attacks"]} == set(names), "an attack of the matrix went missing"
     rows = report(result)
     check_honest_untouched(result)
-    course: Course = result["course"]
     forged = []
     for row in rows:
         score = row["score"] if row["score"] is not None else 0.0
@@ -421,7 +421,8 @@ def test_f4_no_student_script_in_feedback_or_formgrader_notebook(round2: dict) -
 
 
 def test_f5_one_malformed_submission_does_not_disable_the_review(round2: dict) -> None:
-    """Finding 5: the parser bomb is flagged as not reviewable, the plain forger is flagged, grades.csv has the column."""
+    """Finding 5: the parser bomb is flagged as not reviewable, the plain forger is flagged, grades.csv has
+    the column."""
     import csv as _csv
 
     rows = list(_csv.DictReader(round2["grades_csv"].open(encoding="utf-8")))

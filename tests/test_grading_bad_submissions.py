@@ -94,7 +94,8 @@ NOISY_ANSWERS = {
 BAD_SUBMISSIONS = {
     "control": (solution_submission(A), TOTAL),
     # an answer that never returns: only its question's test times out
-    "infinite-loop": (_with({"q5_perplexity": "def perplexity(losses):\n    while True:\n        pass\n"}), TOTAL - POINTS["q5"]),
+    "infinite-loop": (_with({"q5_perplexity": "def perplexity(losses):\n    while True:\n        pass\n"}),
+                      TOTAL - POINTS["q5"]),
     # an exception in the first cell: the rest of the notebook still runs
     "exception-at-top": (_edit_cells(_prepend("raise RuntimeError('a student error at the top')")), TOTAL),
     # the kernel exits in Q3's answer cell: Q1 and Q2 were graded, everything after is 0
@@ -104,7 +105,8 @@ BAD_SUBMISSIONS = {
                                                 "    while True:\n        hog.append(np.ones(10**8))\n"}),
                       TOTAL - POINTS["q4"]),
     # test cells deleted: they come back and are graded
-    "deleted-test-cells": (_edit_cells(lambda nb: (_delete("q2_test_output")(nb), _delete("q5_test_perplexity")(nb))), TOTAL),
+    "deleted-test-cells": (
+        _edit_cells(lambda nb: (_delete("q2_test_output")(nb), _delete("q5_test_perplexity")(nb))), TOTAL),
     # tests edited to `assert True` with a wrong sigmoid: restored by checksum, Q1 still fails
     "edited-test-cells": (_edit_cells(_edited_test_and_wrong_sigmoid), TOTAL - POINTS["q1"]),
     # points raised in the metadata: restored, the maximum stays 10

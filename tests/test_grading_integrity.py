@@ -45,8 +45,10 @@ def test_honest_answers_are_not_flagged(toy) -> None:
     assert integrity.scan_notebook(source, release) == []
     honest = [
         "def sigmoid(x):\n    x = np.asarray(x, dtype=np.float64)\n    return 1 / (1 + np.exp(-x))",
-        "import numpy as np\ndef softmax(z):\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    return e / e.sum(-1, keepdims=True)",
-        "class Net:\n    def __init__(self, n):\n        self.W = np.zeros((n, n))\n    def __len__(self):\n        return 1",
+        "import numpy as np\ndef softmax(z):\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n"
+        "    return e / e.sum(-1, keepdims=True)",
+        "class Net:\n    def __init__(self, n):\n        self.W = np.zeros((n, n))\n"
+        "    def __len__(self):\n        return 1",
         "losses = [float(-np.log(p)) for p in (0.5, 0.25)]\nprint(f'{sum(losses):.3f}')",
         "%matplotlib inline\nimport math\nvalue = math.exp(1.0)",
         "%%time\nvalue = np.exp(2.0)",
@@ -284,7 +286,7 @@ def test_a_numpy_scalar_travels_as_a_scalar() -> None:
     from course_utils.instructor.integrity import recheck
 
     namespace: dict = {}
-    exec(recheck._probe_source("probe"), namespace)  # noqa: S102 - the probe's own source, as both kernels run it
+    exec(recheck._probe_source("probe"), namespace)  # the probe's own source, as both kernels run it
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         namespace["probe"](0, 1.5, np.float64(0.25), {}, _which=(True, True, False))
@@ -292,7 +294,8 @@ def test_a_numpy_scalar_travels_as_a_scalar() -> None:
     records = [json.loads(line.split(" ", 1)[1]) for line in out.getvalue().splitlines()]
     got, exp = recheck.decode(records[0]["got"]), recheck.decode(records[0]["exp"])
     assert type(got) is float and isinstance(exp, np.float64) and np.shape(exp) == ()
-    assert recheck.compare(recheck.Check("q1_test", 0, "s", "check_close", True), got, exp, {}) is not None  # 1.5 vs .25
-    assert recheck.compare(recheck.Check("q1_test", 0, "s", "check_close", True), 0.25, exp, {}) is None
+    check = recheck.Check("q1_test", 0, "s", "check_close", True)
+    assert recheck.compare(check, got, exp, {}) is not None  # 1.5 vs .25
+    assert recheck.compare(check, 0.25, exp, {}) is None
     assert recheck.decode(records[1]["got"]).shape == (2, 3)
     assert isinstance(recheck.decode(records[1]["exp"]), np.int32)

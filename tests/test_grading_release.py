@@ -24,7 +24,8 @@ def _secret_and_public_lines(nb: nbformat.NotebookNode) -> tuple[set[str], set[s
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         lines = [line.strip() for line in cell.source.split("\n")]
-        if (cell.cell_type == "markdown" and meta.get("solution")) or "instructor-notes" in cell.get("metadata", {}).get("tags", []):
+        notes = "instructor-notes" in cell.get("metadata", {}).get("tags", [])
+        if (cell.cell_type == "markdown" and meta.get("solution")) or notes:
             secret.update(lines)  # written model answers, rubrics, and answer keys (cells release removes)
             continue
         inside = None
@@ -53,12 +54,14 @@ def test_committed_release_matches_a_fresh_one(tmp_path):
             f"assignments/{assignment} has other files than a fresh release: run `make release`")
         match, mismatch, errors = filecmp.cmpfiles(new, committed, names, shallow=False)
         assert not mismatch and not errors, (
-            f"assignments/{assignment} is stale ({mismatch + errors} differ from solutions/): run `make release` and commit")
+            f"assignments/{assignment} is stale ({mismatch + errors} differ from solutions/): "
+            "run `make release` and commit")
 
 
 def test_every_assignment_is_released():
     released = sorted(p.name for p in (COURSE_ROOT / "assignments").iterdir() if p.is_dir())
-    assert released == sorted(ASSIGNMENTS) == sorted(p.name for p in (COURSE_ROOT / "solutions").iterdir() if p.is_dir())
+    sources = sorted(p.name for p in (COURSE_ROOT / "solutions").iterdir() if p.is_dir())
+    assert released == sorted(ASSIGNMENTS) == sources
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

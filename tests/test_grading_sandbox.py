@@ -49,9 +49,9 @@ def test_kernelspec_is_installed_idempotently(tmp_path: Path) -> None:
 def test_launcher_does_not_import_torch() -> None:
     """The launcher starts before every submission: it must stay cheap (no course_utils package import)."""
     code = ("import runpy, sys; sys.argv = ['x', '--help']\n"
-            "try:\n    runpy.run_path(%r, run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'numpy', 'course_utils')))"
-            % sandbox_launcher.__file__)
+            f"try:\n    runpy.run_path({sandbox_launcher.__file__!r}, run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'numpy', 'course_utils')))")
     done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
 
@@ -166,7 +166,7 @@ res = {
     "nproc_visible": len([p for p in os.listdir("/proc") if p.isdigit()]),
 }
 print(json.dumps(res))
-''' % (str(course / "solutions"), str(course))
+''' % (str(course / "solutions"), str(course))  # noqa: UP031 (%r: the kernel code's own braces stay as they are)
     res = _run_in_kernel(sub, code, env={"GRADER_TOKEN": "xyz"})
     assert res["cwd"] == str(sub.resolve())
     assert res["files"] == ["data.txt"] and res["data"] == "mine"

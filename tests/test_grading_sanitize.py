@@ -78,7 +78,7 @@ def _render(nb: nbformat.NotebookNode, *, formgrader: bool, sanitize: bool) -> s
 
 
 @pytest.fixture(scope="module")
-def browser():  # noqa: ANN201 - Playwright's Browser
+def browser():  # Playwright's Browser
     executable = find_chromium()
     from playwright.sync_api import sync_playwright
 
@@ -90,7 +90,7 @@ def browser():  # noqa: ANN201 - Playwright's Browser
             chromium.close()
 
 
-def _open(browser, html: str, path: Path) -> tuple[object, list[str]]:  # noqa: ANN001
+def _open(browser, html: str, path: Path) -> tuple[object, list[str]]:
     """Open ``html`` from a file, refuse every network request; (what RNN_ATTACK_RAN is, the URLs asked for)."""
     path.write_text(html, encoding="utf-8")
     page = browser.new_page()

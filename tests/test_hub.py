@@ -125,7 +125,7 @@ def test_hub_serves_one_instructor_and_three_students(hub: hubmod.HubSettings) -
 
 # --- the browser loop ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def browser(hub: hubmod.HubSettings):  # noqa: ANN201 - Playwright's Browser
+def browser(hub: hubmod.HubSettings):  # Playwright's Browser
     _need(os.access(CHROMIUM, os.X_OK), f"no Chromium at {CHROMIUM}; install it with: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
@@ -137,7 +137,7 @@ def browser(hub: hubmod.HubSettings):  # noqa: ANN201 - Playwright's Browser
             b.close()
 
 
-def _login(browser, hub: hubmod.HubSettings, user: str):  # noqa: ANN001, ANN202
+def _login(browser, hub: hubmod.HubSettings, user: str):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(180_000)
@@ -150,7 +150,7 @@ def _login(browser, hub: hubmod.HubSettings, user: str):  # noqa: ANN001, ANN202
     return page
 
 
-def _wait(condition, what: str, timeout: float = 120.0) -> None:  # noqa: ANN001
+def _wait(condition, what: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -162,11 +162,11 @@ def _step(name: str, t0: float) -> None:
     TIMES[name] = round(time.perf_counter() - t0, 1)
 
 
-def _shot(page, name: str) -> None:  # noqa: ANN001
+def _shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"hub_{name}.png"), full_page=True)
 
 
-def _formgrader_action(page, selector: str, shot: str) -> str:  # noqa: ANN001
+def _formgrader_action(page, selector: str, shot: str) -> str:
     """Click a formgrader button; wait for its result dialog; fail on an error dialog; close it."""
     page.click(selector)
     page.wait_for_selector("#success-modal, #error-modal", state="visible", timeout=600_000)
@@ -178,13 +178,13 @@ def _formgrader_action(page, selector: str, shot: str) -> str:  # noqa: ANN001
     return text
 
 
-def _assignment_list(page) -> None:  # noqa: ANN001
+def _assignment_list(page) -> None:
     page.click(".lm-MenuBar-itemLabel:text-is('Nbgrader')")
     page.click(".lm-Menu-itemLabel:text-is('Assignment List')")
     page.wait_for_selector("#released_assignments_list", state="visible")
 
 
-def test_the_whole_loop_in_a_browser(hub: hubmod.HubSettings, browser) -> None:  # noqa: ANN001
+def test_the_whole_loop_in_a_browser(hub: hubmod.HubSettings, browser) -> None:
     student = hub.students[0]
     fg = f"{hub.url}/user/{hub.instructor}/formgrader"
 

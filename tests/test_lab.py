@@ -26,7 +26,7 @@ def test_make_lab_serves_the_course(tmp_path: Path) -> None:
         assert {"@jupyter/nbgrader", "@jupyter-widgets/jupyterlab-manager"} <= extensions, extensions
         # The landing page opens on lectures/: "/" redirects to /lab/tree/lectures.
         class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003
+            def redirect_request(self, *args, **kwargs):
                 return None
 
         try:

@@ -19,7 +19,6 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-
 from nbval_checks import cell_checks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +103,8 @@ def nbval_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[st
     for case in ET.parse(report).iter("testcase"):
         notebook = next(n for n in copies if n in (case.get("classname", "") + (case.get("file") or "")))
         failure = case.find("failure")
-        results[notebook][case.get("name", "")] = "passed" if failure is None else failure.get("message", "") + (failure.text or "")
+        message = "passed" if failure is None else failure.get("message", "") + (failure.text or "")
+        results[notebook][case.get("name", "")] = message
     return results
 
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LECTURE_DIR = ROOT / "lectures"
 FIGURES = LECTURE_DIR / "figures"
 sys.path.insert(0, str(FIGURES))
-import diagrams  # noqa: E402
+import diagrams  # noqa: E402 (lectures/figures goes on sys.path first)
 
 LECTURES = sorted(LECTURE_DIR.glob("[0-9][0-9]_*.ipynb"))
 IMAGE_LINK = re.compile(r"!\[[^\]]*\]\(\s*([^)\s]+)|<img[^>]*\ssrc=[\"']([^\"']+)[\"']")
@@ -90,7 +90,8 @@ def test_committed_figure_matches_a_fresh_render(name: str, tmp_path: Path) -> N
     committed = FIGURES / f"{name}.svg"
     check_image(fresh)
     assert committed.is_file(), f"{committed} is missing: run `make figures`"
-    assert committed.read_bytes() == fresh.read_bytes(), f"{committed} is not what src/{name}.py draws: run `make figures`"
+    assert committed.read_bytes() == fresh.read_bytes(), (
+        f"{committed} is not what src/{name}.py draws: run `make figures`")
 
 
 def test_diagram_errors_speak() -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 import reading_time
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +24,8 @@ def test_core_path_fits_the_budget(path: Path) -> None:
 
 
 def test_counting_rules() -> None:
-    assert reading_time.count_words(r"The cell $h_i = \sigma(W h_{i-1})$ ![a picture](figures/x.svg) <b>bold</b>") == 9  # The cell h i W h i 1 bold
+    # The cell h i W h i 1 bold
+    assert reading_time.count_words(r"The cell $h_i = \sigma(W h_{i-1})$ ![a picture](figures/x.svg) <b>bold</b>") == 9
     assert reading_time.count_code_lines("x = 1\n\n   \ny = 2\n") == 2
     assert reading_time.Reading.minutes(180, 15) == pytest.approx(2.0)
 
@@ -43,7 +43,8 @@ def test_optional_sections_are_found_by_heading_and_tag(tmp_path: Path) -> None:
     r = reading_time.measure(tmp_path / "nb.ipynb")
     # core: "Title one two three" (4) + "Summary four five" (3) + "Back in the core eleven" (5); a = 1
     assert (r.core_words, r.core_code_lines) == (12, 1)
-    # optional: "Optional more six seven eight" (5) + "A subsection of the optional part nine" (7) + "Optional another ten" (3)
+    # optional: "Optional more six seven eight" (5) + "A subsection of the optional part nine" (7)
+    # + "Optional another ten" (3)
     assert (r.optional_words, r.optional_code_lines) == (15, 3)
 
 

@@ -10,9 +10,9 @@ import pytest
 from course_utils.widgets.forward import (
     PARAMETER_NAMES,
     SLIDE_EXAMPLE,
+    format_forward_html,
     forward_values,
     forward_widget,
-    format_forward_html,
     sigmoid,
 )
 

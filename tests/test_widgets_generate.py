@@ -65,7 +65,7 @@ def test_generate_names_errors(model, vocab):
     with pytest.raises(ValueError, match="conditioned on 3 categories but 2"):
         generate_names(model, vocab, LANGUAGES[:2], "English")
     with pytest.raises(TypeError, match="CharGenerator"):
-        generate_names(object(), vocab, LANGUAGES, "English")  # type: ignore[arg-type]
+        generate_names(object(), vocab, LANGUAGES, "English")  # type: ignore[arg-type]  (the wrong type is the test)
 
 
 def test_render_lists_names_and_turns_errors_into_text(model, vocab):

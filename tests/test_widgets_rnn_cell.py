@@ -100,4 +100,5 @@ def test_explicit_targets_give_a_target_at_the_last_step():
 def test_target_outside_vocab_is_reported():
     s = rnn_step_summary(TOKENS, HIDDEN, PROBS, VOCAB, t=1, targets=["zebra", "cat", "EOS"])
     assert s["target"] == "zebra" and s["target_prob"] is None
-    assert "not in the vocabulary" in render_rnn_step(TOKENS, HIDDEN, PROBS, VOCAB, t=1, targets=["zebra", "cat", "EOS"])
+    shown = render_rnn_step(TOKENS, HIDDEN, PROBS, VOCAB, t=1, targets=["zebra", "cat", "EOS"])
+    assert "not in the vocabulary" in shown

@@ -40,7 +40,8 @@ def test_matches_autograd() -> None:
     np.testing.assert_allclose(gradient_norms(1.2, "tanh"), [s.grad.norm().item() for s in states], rtol=1e-10)
 
 
-@pytest.mark.parametrize("kwargs, match", [({"radius": 0}, "positive"), ({"radius": 1, "nonlinearity": "relu"}, "one of"),
+@pytest.mark.parametrize("kwargs, match", [({"radius": 0}, "positive"),
+                                           ({"radius": 1, "nonlinearity": "relu"}, "one of"),
                                            ({"radius": 1, "steps": 0}, ">= 1")])
 def test_errors_say_what_was_expected(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):

@@ -5,7 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from course_utils.widgets.token_loss import OUTPUT_CLASS, SLIDER_CLASS, render_token_loss, token_loss_summary, token_loss_widget
+from course_utils.widgets.token_loss import (
+    OUTPUT_CLASS,
+    SLIDER_CLASS,
+    render_token_loss,
+    token_loss_summary,
+    token_loss_widget,
+)
 
 TOKENS = ["The", "cat", "EOS"]
 PROBS = [0.5, 0.25, 0.125]

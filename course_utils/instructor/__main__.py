@@ -22,10 +22,12 @@ from course_utils.instructor.autograde import COURSE_ROOT, GradingError, collect
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m course_utils.instructor", description=__doc__.split("\n")[0])
-    parser.add_argument("--course-dir", default=str(COURSE_ROOT), help="the course directory (default: this repository)")
+    parser.add_argument("--course-dir", default=str(COURSE_ROOT),
+                        help="the course directory (default: this repository)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    rel = sub.add_parser("release", help="generate the student versions into assignments/ (nbgrader generate_assignment)")
+    rel = sub.add_parser("release",
+                         help="generate the student versions into assignments/ (nbgrader generate_assignment)")
     rel.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
 
     gr = sub.add_parser("grade", help="autograde grading/submitted/, write feedback and grading/grades.csv")
@@ -43,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     gr.add_argument("--no-canary", action="store_true",
                     help="skip grading the instructor's solution first (it stops the run when it loses points)")
 
-    zc = sub.add_parser("zip-collect", help="move LMS downloads from grading/downloads/<a>/archive/ into grading/submitted/")
+    zc = sub.add_parser("zip-collect",
+                        help="move LMS downloads from grading/downloads/<a>/archive/ into grading/submitted/")
     zc.add_argument("assignment")
     return parser
 

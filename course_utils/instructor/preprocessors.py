@@ -183,7 +183,8 @@ class GradingExecute(Execute):
             path = Path(self.timing_file)
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"student": student, "assignment": assignment, "seconds": round(seconds, 2)}) + "\n")
+                record = {"student": student, "assignment": assignment, "seconds": round(seconds, 2)}
+                fh.write(json.dumps(record) + "\n")
         except OSError as exc:
             self.log.warning("could not record the grading time: %s", exc)
 
@@ -210,7 +211,7 @@ class GradingExecute(Execute):
     start_new_kernel = run_sync(async_start_new_kernel)
 
     # --- output cap ---------------------------------------------------------------
-    def output(self, outs, msg, display_id, cell_index):  # type: ignore[override]
+    def output(self, outs, msg, display_id, cell_index):  # type: ignore[override]  (nbclient's untyped signature)
         limit = self.max_output_chars
         kind = msg.get("msg_type")
         if kind in ("display_data", "execute_result", "update_display_data") and self.max_rich_output_bytes:
@@ -244,7 +245,8 @@ class GradingExecute(Execute):
             if used >= limit:
                 return None
             if used + len(text) > limit:
-                msg = {**msg, "content": {**msg["content"], "text": text[: limit - used] + "\n" + OUTPUT_CAPPED.format(limit=limit)}}
+                capped = text[: limit - used] + "\n" + OUTPUT_CAPPED.format(limit=limit)
+                msg = {**msg, "content": {**msg["content"], "text": capped}}
         return super().output(outs, msg, display_id, cell_index)
 
     # --- dead or stuck kernels ----------------------------------------------------------
@@ -304,7 +306,8 @@ class GradingExecute(Execute):
             # the cell swallows KeyboardInterrupt or is stuck in C code. Stop that kernel.
             self._kernel_dead = "the kernel kept running after a timed-out cell was interrupted; it was shut down"
             self.log.error("Kernel unresponsive after interrupting cell %s; shutting it down", index)
-            cell.outputs.append(_error_output("CellTimeoutError", "the cell ran past the time limit and ignored the interrupt"))
+            cell.outputs.append(_error_output("CellTimeoutError",
+                                              "the cell ran past the time limit and ignored the interrupt"))
             self._shutdown_kernel_now()
             return cell, resources
         except DeadKernelError:

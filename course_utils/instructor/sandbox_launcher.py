@@ -104,7 +104,7 @@ class SandboxLimits:
     threads: int = 4
 
     @classmethod
-    def from_env(cls, environ: dict | None = None) -> "SandboxLimits":
+    def from_env(cls, environ: dict | None = None) -> SandboxLimits:
         """Defaults, overridden by ``RNN_SANDBOX_<FIELD>`` variables (integers)."""
         environ = os.environ if environ is None else environ
         values = {}

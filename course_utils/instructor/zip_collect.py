@@ -28,7 +28,6 @@ import shutil
 import tarfile
 import zipfile
 from pathlib import Path
-from typing import Optional
 
 from nbgrader.plugins.zipcollect import ExtractorPlugin, FileNameCollectorPlugin
 from traitlets import Integer
@@ -63,7 +62,7 @@ def read_rejections(download_dir: str | os.PathLike) -> list[tuple[str, str]]:
 class PlainNameCollector(FileNameCollectorPlugin):
     """nbgrader's filename collector that only accepts plain student ids and file ids."""
 
-    def collect(self, submitted_file: str) -> Optional[dict]:
+    def collect(self, submitted_file: str) -> dict | None:
         info = super().collect(submitted_file)
         if not info:
             return info

@@ -19,7 +19,8 @@ Two layers, so the logic is testable without a browser:
 from __future__ import annotations
 
 import html
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

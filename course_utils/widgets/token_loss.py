@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["OUTPUT_CLASS", "SLIDER_CLASS", "token_loss_summary", "render_token_loss", "token_loss_widget"]
 

@@ -49,8 +49,8 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch
 
 __all__ = ["Diagram", "FIGURES", "SOURCES", "KINDS", "render", "sources"]
 
@@ -223,6 +223,6 @@ if str(FIGURES) not in sys.path:   # figure sources import this module as `diagr
     sys.path.insert(0, str(FIGURES))
 
 if __name__ == "__main__":
-    import diagrams   # the same module the figure sources import, so Diagram is one class
+    import diagrams  # the same module the figure sources import, so Diagram is one class
 
     sys.exit(diagrams.main(sys.argv[1:]))

@@ -293,7 +293,7 @@ print("ATTACK input transformer installed")
         _orig_sync = ip.run_cell
         ip.run_cell = lambda raw_cell, *a, **k: _orig_sync("try:\\n" + "".join("    " + l + "\\n" for l in raw_cell.splitlines()) + "    pass\\nexcept BaseException:\\n    pass\\n", *a, **k)
         print("ATTACK run_cell patched")
-    '''), "flagged"))
+    '''), "flagged"))  # noqa: E501 (the attack cell as a submission would write it: one-line wrappers)
     out.append(Attack("ast_transformer", "tamper", stubs + _cell('''
         import ast
         class _Swallow(ast.NodeTransformer):

@@ -25,7 +25,6 @@ instructor's grading driver (:func:`course_utils.instructor.autograde.grade`, sa
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path

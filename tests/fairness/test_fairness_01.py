@@ -8,4 +8,5 @@ from fairness_cases import suite
 
 pytestmark = pytest.mark.slow
 
-graded, test_case, test_model_answers_keep_full_marks, test_correct_answers_are_not_flagged = suite("01_forward_and_loss")
+graded, test_case, test_model_answers_keep_full_marks, test_correct_answers_are_not_flagged = suite(
+    "01_forward_and_loss")

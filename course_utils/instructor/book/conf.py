@@ -7,7 +7,7 @@ are never executed; their committed outputs are shown. MathJax is served from th
 
 project = "Recurrent neural networks for NLP"
 author = "The course staff"
-copyright = "the course staff; code MIT"  # noqa: A001 (Sphinx's name)
+copyright = "the course staff; code MIT"  # Sphinx's name
 
 extensions = ["myst_nb", "sphinx.ext.mathjax"]
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}

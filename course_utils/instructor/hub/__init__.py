@@ -469,7 +469,7 @@ def pre_spawn_hook(spawner) -> None:
 # --- starting and stopping ------------------------------------------------------------------------
 def _check_installed(settings: HubSettings) -> None:
     try:
-        import jupyterhub  # noqa: F401
+        import jupyterhub  # noqa: F401 (imported only to see that it is installed)
     except ImportError as err:
         raise HubError(f"jupyterhub is not installed in {sys.prefix}: {JUPYTERHUB_HINT}") from err
     if not os.access(settings.proxy, os.X_OK):

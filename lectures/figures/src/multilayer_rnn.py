@@ -12,7 +12,8 @@ def draw() -> Diagram:
         x = 0.6 + 2.0 * i
         d.node(f"w{i}", (x, 0.6), rf"$w_{i}$", kind="input", size=(0.7, 0.45))
         for layer in (1, 2):
-            d.node(f"h{i}_{layer}", (x, 0.9 + 1.3 * layer), rf"$h^{{({layer})}}_{{{i}}}$", kind="hidden", size=(0.8, 0.5))
+            d.node(f"h{i}_{layer}", (x, 0.9 + 1.3 * layer), rf"$h^{{({layer})}}_{{{i}}}$", kind="hidden",
+                   size=(0.8, 0.5))
         d.node(f"y{i}", (x, 4.45), rf"$\hat w_{{{i + 1}}}$", kind="output", size=(0.7, 0.5))
         first = i == 1
         d.arrow(f"w{i}", f"h{i}_1", r"$U^{(1)}$" if first else None, label_offset=(0.33, 0))
