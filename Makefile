@@ -50,7 +50,7 @@ lab: setup ## Start JupyterLab (localhost) on lectures/
 	  $(if $(filter 0,$(BROWSER)),--ServerApp.open_browser=False) \
 	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: setup ## Run the whole suite: unit tests, every notebook (nbval), grading and browser tests
+test: setup lint ## Run ruff (make lint), then the whole suite: unit tests, every notebook (nbval), grading and browser tests
 	COURSE_THREADS=$${COURSE_THREADS:-1} $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile $(NBVAL) tests lectures solutions $(PYTEST_ARGS)
 
 unit: setup ## Run only the fast unit tests of course_utils
