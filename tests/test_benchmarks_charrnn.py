@@ -42,6 +42,7 @@ def test_subsample(bench, tiny) -> None:
     assert data.languages == load_names().languages
 
 
+@pytest.mark.slow  # trains for its time budget
 def test_train_within_budget(bench, tiny) -> None:
     _, loaders = tiny
     lines = []

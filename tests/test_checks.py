@@ -240,6 +240,7 @@ def test_course_versions_unavailable_switches_off_functions_aliases_classes_and_
             pass
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_course_versions_unavailable_waits_for_a_module_not_imported_yet():
     """A NumPy kernel never loads torch for the switch: the module is switched off when first imported."""
     code = """

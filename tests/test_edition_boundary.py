@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from course_utils.instructor import edition
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +85,7 @@ def test_nothing_on_the_student_side_imports_the_instructor_package() -> None:
     assert any(rel.startswith("solutions/") for rel in files if rel not in instructor_side)
 
 
+@pytest.mark.slow  # imports every student module in a fresh interpreter
 def test_every_student_module_imports_with_the_instructor_package_blocked() -> None:
     script = f"""
 import importlib, importlib.abc, pkgutil, sys

@@ -98,6 +98,7 @@ def test_threads_from_argument_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
         torch.set_num_threads(before)
 
 
+@pytest.mark.slow  # a fresh interpreter that imports torch
 def test_deterministic_mode_without_importing_inductor() -> None:
     """setup() asks for deterministic algorithms like torch.use_deterministic_algorithms(True, warn_only=True),
     without the seconds of importing TorchInductor; torch.compile, when it loads it later, is deterministic too."""

@@ -127,6 +127,7 @@ def _review_one(path: Path, release: dict, source: dict) -> list[str]:
     return integrity.review_notebook(path, release, source)
 
 
+@pytest.mark.slow  # reviews hundreds of generated notebooks: ~20 s
 def test_fuzz_the_review_with_malformed_notebooks(tmp_path: Path) -> None:
     release, source, honest = _base()
     rng = random.Random(SEED)

@@ -108,21 +108,25 @@ def nbval_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[st
     return results
 
 
+@pytest.mark.slow  # runs nbval on three notebook copies in a pytest subprocess
 def test_unchanged_copy_passes(nbval_results: dict[str, dict[str, str]]) -> None:
     assert nbval_results["unchanged"] == {"Cell 0": "passed", "Cell 1": "passed"}
 
 
+@pytest.mark.slow  # runs nbval on three notebook copies in a pytest subprocess
 def test_changed_taught_number_fails(nbval_results: dict[str, dict[str, str]]) -> None:
     assert nbval_results["number_changed"]["Cell 1"] == "passed"
     assert "outputs differ" in nbval_results["number_changed"]["Cell 0"]
 
 
+@pytest.mark.slow  # runs nbval on three notebook copies in a pytest subprocess
 def test_broken_prose_claim_fails(nbval_results: dict[str, dict[str, str]]) -> None:
     assert nbval_results["claim_broken"]["Cell 0"] == "passed"
     failure = nbval_results["claim_broken"]["Cell 1"]
     assert "nine is more than five" in failure and "course.checks" in failure
 
 
+@pytest.mark.slow  # starts a kernel
 def test_a_student_running_the_lecture_never_meets_a_check(tmp_path: Path) -> None:
     nb = _notebook(taught=3, claimed=10)          # the claim does not hold for this "exploration"
     NotebookClient(nb, kernel_name=KERNEL, timeout=60).execute()   # raises on any cell error

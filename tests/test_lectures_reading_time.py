@@ -48,6 +48,7 @@ def test_optional_sections_are_found_by_heading_and_tag(tmp_path: Path) -> None:
     assert (r.optional_words, r.optional_code_lines) == (15, 3)
 
 
+@pytest.mark.slow  # the script reads every lecture in a subprocess
 def test_the_script_prints_every_lecture() -> None:
     out = subprocess.run([sys.executable, str(ROOT / "tests" / "reading_time.py")], capture_output=True, text=True,
                          timeout=120)

@@ -53,6 +53,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+@pytest.mark.slow  # builds an nbgrader gradebook (alembic migrations): 5-10 s
 def test_canvas_csv_has_required_columns_and_final_scores(gradebook: str, tmp_path: Path) -> None:
     flags = {("s2", A1): ["cell q2, line 3: get_ipython (kernel hook)"], ("s3", ""): ["symlink quarantined"]}
     result = lms.export_canvas(gradebook, tmp_path / "out", flags=flags, section="RNN-01")
@@ -72,6 +73,7 @@ def test_canvas_csv_has_required_columns_and_final_scores(gradebook: str, tmp_pa
     assert "get_ipython" not in result.grades_csv.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow  # builds an nbgrader gradebook (alembic migrations): 5-10 s
 def test_flags_file_beside_it(gradebook: str, tmp_path: Path) -> None:
     flags = {("s2", A1): ["score forged?"], ("s3", ""): ["symlink quarantined"]}
     result = lms.export_canvas(gradebook, tmp_path, flags=flags)
@@ -95,12 +97,14 @@ def test_read_flags_from_integrity_report(tmp_path: Path) -> None:
         lms.read_flags(report)
 
 
+@pytest.mark.slow  # builds an nbgrader gradebook (alembic migrations): 5-10 s
 def test_empty_gradebook_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     with pytest.raises(ValueError, match="has no assignments"):
         lms.export_canvas(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path)
 
 
+@pytest.mark.slow  # builds an nbgrader gradebook (alembic migrations): 5-10 s
 def test_command_line_on_a_course_copy(gradebook: str, tmp_path: Path, repo_root: Path) -> None:
     """``python -m course_utils.instructor.lms`` reads the gradebook named by COURSE_DB_URL and integrity.json."""
     course = tmp_path / "course"
