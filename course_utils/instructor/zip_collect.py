@@ -32,6 +32,8 @@ from pathlib import Path
 from nbgrader.plugins.zipcollect import ExtractorPlugin, FileNameCollectorPlugin
 from traitlets import Integer
 
+from course_utils._files import atomic_path
+
 __all__ = ["PLAIN_NAME", "PlainNameCollector", "SafeExtractor", "is_plain_name", "read_rejections"]
 
 PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -118,11 +120,10 @@ class SafeExtractor(ExtractorPlugin):
                     _record(download_dir, rel, f"archive not extracted ({reason})")
 
     def _extract_one(self, src: Path, dest: Path) -> None:
-        tmp = dest.with_name(dest.name + ".partial")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
-        try:
+        # Extracted into a temporary folder beside dest, which replaces dest only once all of it is
+        # out: a bad archive leaves no half-extracted submission.
+        with atomic_path(dest, folder=True) as tmp:
+            tmp.chmod(0o755)  # as a folder made by hand (mkdtemp makes it 0700)
             if zipfile.is_zipfile(src):
                 with zipfile.ZipFile(src) as zf:
                     infos = zf.infolist()
@@ -140,12 +141,6 @@ class SafeExtractor(ExtractorPlugin):
                     tf.extractall(tmp, filter="data")
             else:
                 raise ValueError("not a zip or tar archive")
-            if dest.exists():
-                shutil.rmtree(dest)
-            os.rename(tmp, dest)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
 
     def _check_members(self, members: list[tuple[str, int, bool]]) -> None:
         if len(members) > self.max_members:
