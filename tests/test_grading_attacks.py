@@ -380,6 +380,9 @@ def test_f3_hidden_tests_never_reach_the_feedback(round2: dict) -> None:
     """Finding 3: no hidden test line in the autograded outputs or the feedback, however the student asks."""
     course: Course = round2["course"]
     hidden = ["np.random.default_rng(1).normal", "_tables = [dict(zip(_words", "_l = np.random.default_rng(6)"]
+    secret = [c.source.split("### BEGIN HIDDEN TESTS", 1)[1] for c in course.source().cells
+              if "### BEGIN HIDDEN TESTS" in c.source]
+    assert all(any(f in part for part in secret) for f in hidden), "a fragment is no longer in the hidden tests"
     # the files and In/_ih; then linecache, the last error, the history database, _i and Out
     for student, ran in (("x_f3_leak_hidden", "ATTACK In:"), ("x_f3_leak_runtime", "ATTACK linecache:")):
         text, html = course.outputs_text(student), _feedback_html(course, student)
