@@ -287,3 +287,27 @@ def test_canary_stops_a_run_whose_sandbox_kernel_cannot_start(tmp_path, monkeypa
     assert not (course.root / "grading" / "autograded").exists()
     assert not (course.root / "grading" / "grades.csv").exists()
 
+
+
+def _graded(grades: dict[str, dict]) -> parallel.GradedSubmission:
+    result = parallel.GradedSubmission(assignment="04", student=parallel.CANARY_STUDENT, graded=True, score=0.0,
+                                       max_score=sum(g["max_score"] for g in grades.values()), timestamp=None,
+                                       notebooks={"04": {"grades": grades, "comments": {},
+                                                         "late_submission_penalty": None}})
+    result.score = sum(result.cell_scores().values())
+    return result
+
+
+def _grade(auto: float | None, points: float, manual: bool = False) -> dict:
+    return {"auto_score": auto, "manual_score": None, "extra_credit": None, "needs_manual_grade": manual,
+            "max_score": points}
+
+
+def test_canary_leaves_cells_graded_by_hand_out():
+    """Assignment 04's written answer (2 points, graded by hand) has no score yet: the canary used to stop every run."""
+    clean = _graded({"q1_test": _grade(3.0, 3.0), "q6_written": _grade(None, 2.0, manual=True)})
+    assert parallel._canary_failure(clean) is None
+    lost = _graded({"q1_test": _grade(0.0, 3.0), "q6_written": _grade(None, 2.0, manual=True)})
+    message = parallel._canary_failure(lost)
+    assert message is not None and "scored 0 / 3 on the cells graded automatically" in message
+    assert "q1_test" in message and "q6_written" not in message

@@ -46,6 +46,7 @@ workers in a row, say) is listed there too, has no row, and the others go on.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -279,7 +280,8 @@ def _gradebook_rows(db_url: str, assignment: str, student: str) -> tuple[str | N
             notebooks[snb.name] = {
                 "grades": {g.name: {"auto_score": g.auto_score, "manual_score": g.manual_score,
                                     "extra_credit": g.extra_credit,
-                                    "needs_manual_grade": bool(g.needs_manual_grade)} for g in snb.grades},
+                                    "needs_manual_grade": bool(g.needs_manual_grade),
+                                    "max_score": float(g.max_score or 0.0)} for g in snb.grades},
                 "comments": {c.name: c.auto_comment for c in snb.comments},
                 "late_submission_penalty": snb.late_submission_penalty,
             }
@@ -370,7 +372,12 @@ def grade_submission(bundle: CourseBundle, job: Job) -> GradedSubmission:
         if job.verify != "none":  # the re-check's kernel starts while nbgrader grades (empty folder, nothing in it)
             from course_utils.instructor.integrity import recheck
 
-            recheck.prestart_kernel(job.kernel)
+            modules: dict[str, None] = {}
+            for rel, data in bundle.files.items():
+                if rel.startswith(f"solutions/{job.assignment}/") and rel.endswith(".ipynb"):
+                    with contextlib.suppress(ValueError, RecursionError):
+                        modules.update(dict.fromkeys(recheck.notebook_imports(json.loads(data))))
+            recheck.prestart_kernel(job.kernel, modules=tuple(modules))
         phases["setup"] = time.perf_counter() - start
 
         t0 = time.perf_counter()
@@ -604,12 +611,18 @@ def _submission_files(folder: Path) -> dict[str, bytes]:
 
 def _canary_failure(result: GradedSubmission) -> str | None:
     """Why the canary is not a clean full-marks run, or None."""
-    lost = {gid: s for gid, s in result.cell_scores().items()}
+    # cells graded by hand (a written answer) have no score yet: the canary is judged on the others
+    by_hand = {gid: float(g.get("max_score", 0.0)) for nb in result.notebooks.values()
+               for gid, g in nb["grades"].items() if g["needs_manual_grade"] and g["auto_score"] is None
+               and g["manual_score"] is None}
+    lost = {gid: s for gid, s in result.cell_scores().items() if gid not in by_hand}
+    auto_max = result.max_score - sum(by_hand.values())
     reasons = []
     if not result.graded:
         reasons.append("nbgrader could not grade the instructor's solution")
-    if result.score < result.max_score:
-        reasons.append(f"the instructor's solution scored {result.score:g} / {result.max_score:g}")
+    if result.score < auto_max:
+        reasons.append(f"the instructor's solution scored {result.score:g} / {auto_max:g} on the cells "
+                       f"graded automatically")
     reasons += result.problems
     reasons += [f"flagged: {f}" for f in result.flags]
     if not reasons:

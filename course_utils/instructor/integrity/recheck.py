@@ -58,8 +58,8 @@ from typing import Any
 from course_utils.instructor.integrity.cells import cell_source, grade_id, is_answer_cell, is_test_cell
 from course_utils.instructor.integrity.scan import _bound_names, _import_bindings, _to_python
 
-__all__ = ["Check", "PrestartedKernel", "RecheckPlan", "compare", "decode", "discard_prestarted", "plan_recheck",
-           "prestart_kernel", "probe_notebook", "recheck_submission", "trusted_expectations"]
+__all__ = ["Check", "PrestartedKernel", "RecheckPlan", "compare", "decode", "discard_prestarted", "notebook_imports",
+           "plan_recheck", "prestart_kernel", "probe_notebook", "recheck_submission", "trusted_expectations"]
 
 PROBE_MARK = "RNN-RECHECK"
 _CHECKS = {  # function -> (index of got, keyword of got, index of expected, keyword of expected)
@@ -515,10 +515,10 @@ class PrestartedKernel:
     it is a fresh kernel in a fresh empty folder, used once and shut down.
     """
 
-    def __init__(self, kernel_name: str, env: Mapping[str, str] | None) -> None:
+    def __init__(self, kernel_name: str, env: Mapping[str, str] | None, modules: tuple[str, ...] = ()) -> None:
         import threading
 
-        self.kernel_name, self.env_key = kernel_name, _env_key(env)
+        self.kernel_name, self.env_key, self.modules = kernel_name, _env_key(env), modules
         self.folder = tempfile.mkdtemp(prefix="rnn-recheck-")
         self.km: Any = None
         self.error: BaseException | None = None
@@ -532,8 +532,25 @@ class PrestartedKernel:
             km = KernelManager(kernel_name=self.kernel_name)
             km.start_kernel(cwd=self.folder, env=full_env)
             self.km = km
+            if self.modules:
+                self._import(km)
         except BaseException as exc:  # the re-check then starts its own kernel
             self.error = exc
+
+    def _import(self, km: Any) -> None:
+        """Load the modules the instructor's notebook imports (torch...): no name is bound, no history kept."""
+        code = ("import importlib as _il\n"
+                f"for _m in {list(self.modules)!r}:\n"
+                "    try:\n        _il.import_module(_m)\n    except Exception:\n        pass\n"
+                "del _il, _m\n")
+        kc = km.client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=120)
+            kc.execute_interactive(code, store_history=False, silent=True, timeout=120,
+                                   output_hook=lambda msg: None)
+        finally:
+            kc.stop_channels()
 
     def take(self) -> Any:
         """The started kernel manager, or None when it could not start (waits for the start to finish)."""
@@ -560,9 +577,33 @@ def _env_key(env: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((env or {}).items()))
 
 
-def prestart_kernel(kernel_name: str, env: Mapping[str, str] | None = None) -> PrestartedKernel:
-    """Start a re-check kernel now, in the background; the next re-check with the same kernel takes it."""
-    kernel = PrestartedKernel(kernel_name, env)
+def notebook_imports(source_nb: Mapping) -> tuple[str, ...]:
+    """Modules the locked cells of the instructor's notebook import (``import torch``, ``from x.y import z``)."""
+    found: dict[str, None] = {}
+    cells = source_nb.get("cells", []) if isinstance(source_nb, Mapping) else []
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, Mapping) or cell.get("cell_type") != "code" or is_answer_cell(cell):
+            continue
+        try:
+            tree = ast.parse(_to_python(cell_source(cell)))
+        except (SyntaxError, RecursionError, ValueError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                found.update((alias.name, None) for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found[node.module] = None
+    return tuple(found)
+
+
+def prestart_kernel(kernel_name: str, env: Mapping[str, str] | None = None,
+                    modules: tuple[str, ...] = ()) -> PrestartedKernel:
+    """Start a re-check kernel now, in the background; the next re-check with the same kernel takes it.
+
+    ``modules`` (see :func:`notebook_imports`) are imported in it once it is up, so the re-check
+    does not wait for torch to load; a student's code finds them loaded, as after its own imports.
+    """
+    kernel = PrestartedKernel(kernel_name, env, modules)
     _PRESTARTED.append(kernel)
     return kernel
 
