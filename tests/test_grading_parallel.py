@@ -311,3 +311,34 @@ def test_canary_leaves_cells_graded_by_hand_out():
     message = parallel._canary_failure(lost)
     assert message is not None and "scored 0 / 3 on the cells graded automatically" in message
     assert "q1_test" in message and "q6_written" not in message
+
+
+def test_make_grade_passes_the_canary_of_every_real_assignment(tmp_path):
+    """The course's own four assignments through make grade's path, re-check included.
+
+    Each canary (the instructor's solution) must come out with full marks on the automatic cells and
+    no flag, or the run stops; a blank release scores 0 unflagged. Two canaries used to stop every
+    run: assignment 03's, flagged for a check its solution never reaches, and 04's, whose written
+    answer (graded by hand) counted as lost points.
+    """
+    require_sandbox()
+    from course_utils.instructor.autograde import (
+        _write_submission,
+        assignment_ids,
+        make_course_copy,
+    )
+
+    course = make_course_copy(tmp_path / "course")
+    ids = assignment_ids(course)
+    assert len(ids) == 4
+    for a in ids:
+        _write_submission(course / "grading" / "submitted" / "blank" / a, a, course / "assignments" / a / f"{a}.ipynb")
+    report = parallel.grade_class(True, course_dir=course, assignments=ids, n_workers=2, feedback=False)
+    assert sorted(report.canary) == sorted(ids)
+    for a in ids:
+        canary = report.canary[a]
+        assert not canary.flags and not canary.problems, (a, canary.flags, canary.problems)
+        assert parallel._canary_failure(canary) is None
+        blank = report.results[(a, "blank")]
+        assert blank.graded and blank.score == 0 and not blank.flags, (a, blank.score, blank.flags)
+    print({a: round(report.canary[a].seconds, 1) for a in ids})

@@ -614,7 +614,7 @@ def _canary_failure(result: GradedSubmission) -> str | None:
     # cells graded by hand (a written answer) have no score yet: the canary is judged on the others
     by_hand = {gid: float(g.get("max_score", 0.0)) for nb in result.notebooks.values()
                for gid, g in nb["grades"].items() if g["needs_manual_grade"] and g["auto_score"] is None
-               and g["manual_score"] is None}
+               and g["manual_score"] is None} if result.graded else {}
     lost = {gid: s for gid, s in result.cell_scores().items() if gid not in by_hand}
     auto_max = result.max_score - sum(by_hand.values())
     reasons = []
