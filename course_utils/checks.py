@@ -120,7 +120,8 @@ def _fmt(x: Any) -> str:
     return text if len(text) <= 300 else text[:300] + " ..."
 
 
-def _fail(name: str, problem: str, *, expected: Any = None, got: Any = None, hint: str | None = None, show: bool = True) -> None:
+def _fail(name: str, problem: str, *, expected: Any = None, got: Any = None, hint: str | None = None,
+          show: bool = True) -> None:
     lines = [f"✗ {name}: {problem}"]
     if show:
         lines.append(f"  expected: {_fmt(expected)}")
@@ -160,7 +161,8 @@ def _to_float64(x: np.ndarray | torch.Tensor) -> np.ndarray:
 
 def _check_array_type(name: str, got: Any, expected: np.ndarray | torch.Tensor, hint: str | None) -> None:
     if is_tensor(expected) and not is_tensor(got):
-        _fail(name, f"expected a torch.Tensor, got {_kind(got)}", hint=hint or "build the result with torch operations", show=False)
+        _fail(name, f"expected a torch.Tensor, got {_kind(got)}", hint=hint or "build the result with torch operations",
+              show=False)
     if isinstance(expected, np.ndarray) and not isinstance(got, np.ndarray):
         extra = " (call .detach().cpu().numpy() on it)" if is_tensor(got) else ""
         _fail(name, f"expected a numpy.ndarray, got {_kind(got)}{extra}", hint=hint, show=False)
@@ -312,7 +314,8 @@ def check_shape(name: str, got: Any, expected_shape: Sequence[int | None], *, hi
     """
     __tracebackhide__ = True  # pytest: show the test's line, not this one
     if not is_array(got):
-        _fail(name, f"expected an array or tensor of shape {tuple(expected_shape)}, got {_kind(got)}", hint=hint, show=False)
+        _fail(name, f"expected an array or tensor of shape {tuple(expected_shape)}, got {_kind(got)}", hint=hint,
+              show=False)
     shape = tuple(got.shape)
     want = tuple(expected_shape)
     if len(shape) != len(want) or any(w is not None and s != w for s, w in zip(shape, want)):
@@ -502,7 +505,7 @@ def _blocker(fn: types.FunctionType, name: str) -> types.CodeType:
     source += "    def _blocked(*args, **kwargs):\n" + "".join(f"        {v}\n" for v in free)
     source += f"        raise RuntimeError({message!r})\n    return _blocked\n"
     namespace: dict[str, Any] = {}
-    exec(compile(source, f"<{name} switched off>", "exec"), namespace)  # noqa: S102
+    exec(compile(source, f"<{name} switched off>", "exec"), namespace)
     code = namespace["_outer"]().__code__
     assert code.co_freevars == free, (code.co_freevars, free)
     return code

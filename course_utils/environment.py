@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import random
-
 from typing import TYPE_CHECKING
 
 import numpy as np

@@ -43,7 +43,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import nbformat
 
@@ -76,7 +76,7 @@ RELEASE_CHECK_DIR = f"{GRADING_DIR}/release_check"
 #: What a submission may be in :func:`grade_submissions`: a notebook, the raw
 #: file contents (str/bytes, need not be valid JSON), a path to copy, or None
 #: for "the student handed in a folder without the notebook".
-Submission = Union[nbformat.NotebookNode, dict, str, bytes, Path, None]
+Submission = nbformat.NotebookNode | dict | str | bytes | Path | None
 
 
 class GradingError(RuntimeError):
@@ -203,7 +203,8 @@ def release(course_dir: Path | str = COURSE_ROOT, assignments: Iterable[str] | N
     target = course_dir / (release_directory or "assignments")
     for aid in ids:
         if not (course_dir / "solutions" / aid).is_dir():
-            raise GradingError(f"no solutions/{aid}/ in {course_dir}; known: {sorted(p.name for p in (course_dir / 'solutions').iterdir())}")
+            known = sorted(p.name for p in (course_dir / "solutions").iterdir())
+            raise GradingError(f"no solutions/{aid}/ in {course_dir}; known: {known}")
     if sorted(ids) == sorted(p.name for p in (course_dir / "solutions").iterdir() if p.is_dir()):
         # one nbgrader process for everything: its start-up dominates the cost
         _nbgrader(course_dir, "generate_assignment", "*", "--force", *extra)
@@ -325,7 +326,8 @@ def cell_output_text(cell: Any) -> str:
     return "".join(parts)
 
 
-def read_results(course_dir: Path | str, assignment: str, students: Iterable[str] | None = None) -> dict[str, SubmissionResult]:
+def read_results(course_dir: Path | str, assignment: str,
+                 students: Iterable[str] | None = None) -> dict[str, SubmissionResult]:
     """Read the gradebook of ``course_dir``: one :class:`SubmissionResult` per student.
 
     Students default to every folder under ``grading/submitted/`` holding this assignment.

@@ -84,7 +84,8 @@ def review_notebook(nb_path: Path, release_nb: Mapping, source_nb: Mapping | Non
             return [f"{nb_path.name}: the notebook has no list of cells; review it by hand"]
         return [f"{nb_path.name}: {finding}" for finding in scan_notebook(nb, release_nb, source_nb)]
     except Exception as exc:  # the review of one notebook must not stop the others
-        return [f"{nb_path.name}: the integrity scan failed ({type(exc).__name__}: {str(exc)[:200]}); review it by hand"]
+        return [f"{nb_path.name}: the integrity scan failed ({type(exc).__name__}: {str(exc)[:200]}); "
+                "review it by hand"]
 
 
 def review(
@@ -151,7 +152,8 @@ def _assignment_settings(root: Path) -> dict[str, dict]:
         return {}
 
 
-def _budget_for(budget_s: Mapping[str, float] | float | None, settings: Mapping[str, dict], assignment: str) -> float | None:
+def _budget_for(budget_s: Mapping[str, float] | float | None, settings: Mapping[str, dict],
+                assignment: str) -> float | None:
     if isinstance(budget_s, Mapping):
         return budget_s.get(assignment)
     if budget_s is not None:

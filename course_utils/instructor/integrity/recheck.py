@@ -317,7 +317,8 @@ def _build_plan(source_nb: Mapping, probe: str) -> RecheckPlan:
         student_tree, trusted_tree = copy.deepcopy(tree), copy.deepcopy(tree)
         found: list[tuple[ast.AST, ast.AST, Check, ast.AST | None, ast.AST | None, ast.AST]] = []
 
-        def rewrite(student_node: ast.AST, trusted_node: ast.AST, orig: ast.AST) -> None:
+        def rewrite(student_node: ast.AST, trusted_node: ast.AST, orig: ast.AST, gid: str = gid,
+                    found: list = found) -> None:
             nonlocal counter
             # names a compound statement binds for its body (loop variables, `with ... as x`) are
             # tainted before the body's checks are read
@@ -351,7 +352,8 @@ def _build_plan(source_nb: Mapping, probe: str) -> RecheckPlan:
                 exp = (orig.args[ei] if ei is not None and len(orig.args) > ei else kw.get(ek or "")) if ei else None
                 kws = {k: v for k, v in kw.items() if k not in _DROPPED_KWARGS}
                 first = orig.args[0] if orig.args else kw.get("name")
-                name = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else f"check {counter}"
+                literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
+                name = first.value if literal else f"check {counter}"
                 if got is None:
                     return
             trusted = exp is not None and not taint.tainted(exp)
@@ -421,7 +423,9 @@ def probe_notebook(nb: Mapping, cells: Mapping[str, str], *, skip: set[int] = fr
 
 # --- values in and out ---------------------------------------------------------------------
 def decode(value: Any) -> Any:
-    """A tagged value printed by the probe -> the Python object (NumPy array, tensor...); raises ValueError for opaque."""
+    """A tagged value printed by the probe -> the Python object (NumPy array, tensor...).
+
+    Raises ValueError for an opaque value."""
     import numpy as np
 
     if not isinstance(value, Mapping) or "t" not in value:
@@ -461,7 +465,8 @@ def _emissions(nb: Mapping) -> dict[int, list[dict]]:
     for cell in cells if isinstance(cells, list) else []:
         outputs = cell.get("outputs", []) if isinstance(cell, Mapping) else []
         for output in outputs if isinstance(outputs, list) else []:
-            if not isinstance(output, Mapping) or output.get("output_type") != "stream" or output.get("name") != "stdout":
+            if (not isinstance(output, Mapping) or output.get("output_type") != "stream"
+                    or output.get("name") != "stdout"):
                 continue
             for line in str(output.get("text", "")).splitlines():
                 if not line.startswith(PROBE_MARK + " "):
@@ -684,8 +689,8 @@ def trusted_expectations(source_nb: Mapping, plan: RecheckPlan, *, kernel_name: 
 
 def earned_points(graded_nb: Mapping) -> tuple[dict[str, float], set[int]]:
     """Points nbgrader gave each test cell (grade_id -> points), and the indices of cells that timed out."""
-    from nbgrader import utils as nbutils
     import nbformat
+    from nbgrader import utils as nbutils
 
     earned: dict[str, float] = {}
     timed_out: set[int] = set()
@@ -727,7 +732,8 @@ def recheck_submission(
     if not to_confirm:
         return [], []
     trusted, trusted_problem = trusted_expectations(source_nb, plan, kernel_name=kernel_name, timeout=timeout, env=env)
-    problems = [f"the instructor's solution did not finish its re-check run ({trusted_problem})"] if trusted_problem else []
+    problems = ([f"the instructor's solution did not finish its re-check run ({trusted_problem})"]
+                if trusted_problem else [])
     executed, stopped = _execute(probe_notebook(graded_nb, plan.student_cells, skip=timed_out),
                                  kernel_name=kernel_name, timeout=timeout, budget_s=budget_s, env=env,
                                  prestarted=True)
@@ -743,7 +749,8 @@ def recheck_submission(
             got_recs = student.get(check.index, [])
             exp_recs = trusted.get(check.index, []) if check.trusted else got_recs
             if check.trusted and not exp_recs:
-                problems.append(f"{gid}: {check.name!r} could not be re-checked (the instructor's run printed no value)")
+                problems.append(f"{gid}: {check.name!r} could not be re-checked "
+                                "(the instructor's run printed no value)")
                 continue
             if not got_recs:
                 if not trusted.get(check.index) and not trusted_problem:

@@ -42,9 +42,15 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from course_utils.instructor.integrity.cells import cell_source, grade_id, is_answer_cell, is_locked_cell, is_student_cell, is_test_cell
+from course_utils.instructor.integrity.cells import (
+    cell_source,
+    grade_id,
+    is_answer_cell,
+    is_locked_cell,
+    is_student_cell,
+    is_test_cell,
+)
 
 __all__ = ["Finding", "protected_names", "scan_code", "scan_notebook", "student_cells"]
 
