@@ -342,3 +342,30 @@ def test_make_grade_passes_the_canary_of_every_real_assignment(tmp_path):
         blank = report.results[(a, "blank")]
         assert blank.graded and blank.score == 0 and not blank.flags, (a, blank.score, blank.flags)
     print({a: round(report.canary[a].seconds, 1) for a in ids})
+
+
+def test_prestarted_recheck_kernel_is_interrupted_on_timeout_and_holds_nothing():
+    """The re-check kernel started while nbgrader grades behaves as one the re-check starts itself.
+
+    A first version drove it through a synchronous kernel manager, whose interrupt never reached an
+    endless loop: the re-check of an infinite-loop submission hung the Dask worker. The kernel has the
+    notebook's modules loaded, but no name bound and nothing in its input history.
+    """
+    import nbformat
+
+    from course_utils.instructor.integrity import recheck
+
+    ensure_kernel()
+    cells = [nbformat.v4.new_code_cell(src) for src in (
+        "print(sorted(n for n in dir() if not n.startswith('_') and n not in ('In', 'Out', 'exit', 'quit',"
+        " 'get_ipython', 'open')), len(In), 'json' in __import__('sys').modules)",
+        "while True:\n    pass",
+        "print('after')")]
+    recheck.prestart_kernel("rnn-course", modules=("json",))
+    start = time.monotonic()
+    out, stopped = recheck._execute(nbformat.v4.new_notebook(cells=cells), kernel_name="rnn-course", timeout=5,
+                                    budget_s=HANG_S, env=None, prestarted=True)
+    texts = [o.get("text") or o.get("ename") for c in out.cells for o in c.get("outputs", [])]
+    assert stopped is None and texts == ["[] 2 True\n", "KeyboardInterrupt", "after\n"], (stopped, texts)
+    assert time.monotonic() - start < HANG_S
+    assert not recheck._PRESTARTED  # taken, used once, shut down

@@ -531,19 +531,24 @@ class PrestartedKernel:
         self._thread.start()
 
     def _start(self, full_env: dict[str, str]) -> None:
-        from jupyter_client import KernelManager
+        import asyncio
 
         try:
-            km = KernelManager(kernel_name=self.kernel_name)
-            km.start_kernel(cwd=self.folder, env=full_env)
-            self.km = km
-            if self.modules:
-                self._import(km)
+            asyncio.run(self._async_start(full_env))
         except BaseException as exc:  # the re-check then starts its own kernel
             self.error = exc
 
-    def _import(self, km: Any) -> None:
-        """Load the modules the instructor's notebook imports (torch...): no name is bound, no history kept."""
+    async def _async_start(self, full_env: dict[str, str]) -> None:
+        # nbclient drives the kernel with asyncio (interrupts on timeout included), so the manager is
+        # the asynchronous one it would create itself
+        from jupyter_client import AsyncKernelManager
+
+        km = AsyncKernelManager(kernel_name=self.kernel_name)
+        await km.start_kernel(cwd=self.folder, env=full_env)
+        self.km = km
+        if not self.modules:
+            return
+        # load the modules the instructor's notebook imports (torch...): no name bound, no history kept
         code = ("import importlib as _il\n"
                 f"for _m in {list(self.modules)!r}:\n"
                 "    try:\n        _il.import_module(_m)\n    except Exception:\n        pass\n"
@@ -551,9 +556,9 @@ class PrestartedKernel:
         kc = km.client()
         kc.start_channels()
         try:
-            kc.wait_for_ready(timeout=120)
-            kc.execute_interactive(code, store_history=False, silent=True, timeout=120,
-                                   output_hook=lambda msg: None)
+            await kc.wait_for_ready(timeout=120)
+            await kc.execute_interactive(code, store_history=False, silent=True, timeout=120,
+                                         output_hook=lambda msg: None)
         finally:
             kc.stop_channels()
 
@@ -566,12 +571,19 @@ class PrestartedKernel:
         """Shut the kernel down if it was never used, and remove its folder."""
         import shutil
 
+        import asyncio
+        import threading
+
         self._thread.join()
-        if self.km is not None:
-            with contextlib.suppress(Exception):
-                if self.km.has_kernel:
-                    self.km.shutdown_kernel(now=True)
-            self.km = None
+        km, self.km = self.km, None
+        if km is not None and km.has_kernel:
+            def stop() -> None:
+                with contextlib.suppress(Exception):
+                    asyncio.run(km.shutdown_kernel(now=True))
+
+            stopper = threading.Thread(target=stop, daemon=True)  # no event loop of the caller's is touched
+            stopper.start()
+            stopper.join(timeout=60)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
