@@ -569,9 +569,8 @@ class PrestartedKernel:
 
     def close(self) -> None:
         """Shut the kernel down if it was never used, and remove its folder."""
-        import shutil
-
         import asyncio
+        import shutil
         import threading
 
         self._thread.join()
