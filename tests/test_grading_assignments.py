@@ -56,7 +56,7 @@ MUTANTS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
     },
     "03_pytorch_rnn": {
         "q1": ("q1_encode", [("vocab.stoi.get(ch, UNK_ID)", "vocab.stoi[ch]")]),
-        "q2": ("q2_model", [("return self.out(h_last[-1])", "return h_last[-1]")]),
+        "q2": ("q2_model", [("return self.S(h_last[-1])", "return h_last[-1]")]),
         "q3": ("q3_train_step", [("optimizer.zero_grad()", "pass  # forgot optimizer.zero_grad()")]),
         "q4": ("q4_predict", [("torch.softmax(model(x, torch.tensor([x.shape[1]])), dim=1)[0]",
                                "model(x, torch.tensor([x.shape[1]]))[0]")]),

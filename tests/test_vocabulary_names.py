@@ -1,9 +1,10 @@
 """One name for one thing: the names issue 19 retired appear nowhere in the course's own code.
 
 Scanned: every ``.py`` file under ``course_utils/``, ``lectures/``, ``tests/`` and ``benchmarks/``
-(this file excepted: it has to name what it looks for) and every cell of the lecture notebooks.
-The assignments and solutions are left out on purpose: what a student names their own layers
-there is theirs.
+(this file excepted: it has to name what it looks for) and every cell of the lecture notebooks and of
+the assignments (``solutions/``, the instructor's notebooks, and ``assignments/``, their release): the
+skeletons, prose and tests the course gives students use the same names. What a student names their
+own layers in an answer is still theirs: no test reads those names.
 
 The renames (old -> new):
 
@@ -11,6 +12,9 @@ The renames (old -> new):
   ``embedding_size`` -> ``embedding_dim``, ``n_layers`` -> ``num_layers``, ``dropout_p`` -> ``dropout``
   (seq2seq);
 * the output layer ``fc`` / ``out`` -> ``S``, the slides' letter, in every model;
+* assignment 03: ``NameRNN``'s ``embed_dim`` and the ``HPARAMS`` key ``"embed_dim"`` -> ``embedding_dim``,
+  ``self.out`` -> ``self.S``; assignment 04: ``emb_dim`` / ``hid_dim`` -> ``embedding_dim`` /
+  ``hidden_size``, ``self.out`` -> ``self.S`` (the encoder's and decoders' arguments);
 * the target side ``trg`` -> ``tgt`` (as in the data and assignment 04);
 * the decoding limit of ``chargen.sample`` and ``generate_names``: ``max_length`` -> ``max_len``
   (``data.pairs``' ``max_length`` is another thing, the tutorial's sentence filter, and stays);
@@ -37,6 +41,8 @@ THIS = Path(__file__).resolve()
 # Identifiers that mean nothing in the course any more, as regexes with word boundaries.
 RETIRED = {
     r"\bemb_dim\b": "embedding_dim",
+    r"\bembed_dim\b": "embedding_dim",
+    r"\bhid_dim\b": "hidden_size",
     r"\bhidden_dim\b": "hidden_size",
     r"\bembedding_size\b": "embedding_dim",
     r"\bn_layers\b": "num_layers",
@@ -65,7 +71,9 @@ def _sources() -> list[tuple[str, str, str]]:
         for p in sorted((ROOT / folder).rglob("*.py")):
             if p.resolve() != THIS:
                 out.append((str(p.relative_to(ROOT)), "py", p.read_text(encoding="utf-8")))
-    for nb in sorted((ROOT / "lectures").glob("*.ipynb")):
+    notebooks = [*(ROOT / "lectures").glob("*.ipynb"), *(ROOT / "solutions").glob("*/*.ipynb"),
+                 *(ROOT / "assignments").glob("*/*.ipynb")]
+    for nb in sorted(notebooks):
         cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
         code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
         code = [re.sub(r"(?m)^\s*[%!].*$", "", c) for c in code]  # magics are not Python
@@ -118,7 +126,8 @@ def test_no_retired_name_is_left() -> None:
     paths = {p for p, _, _ in sources}
     # the scan sees the library, the lectures, the tests and the benchmarks
     assert {"course_utils/models/seq2seq.py", "lectures/09_seq2seq_translation.ipynb",
-            "tests/test_models_seq2seq.py", "benchmarks/bench_charrnn.py"} <= paths
+            "tests/test_models_seq2seq.py", "benchmarks/bench_charrnn.py",
+            "solutions/03_pytorch_rnn/03_pytorch_rnn.ipynb", "assignments/04_seq2seq/04_seq2seq.ipynb"} <= paths
     found = [v for path, kind, text in sources for v in retired_uses(path, text, kind)]
     assert found == [], "\n".join(found)
 
@@ -126,6 +135,8 @@ def test_no_retired_name_is_left() -> None:
 @pytest.mark.parametrize(("code", "what"), [
     ("model = RNNLanguageModel(10, emb_dim=8, hidden_size=4)", "emb_dim; use embedding_dim"),
     ("def f(hidden_dim): pass", "hidden_dim"),
+    ('HPARAMS = {"embed_dim": 32, "hidden_size": 64}', "embed_dim; use embedding_dim"),
+    ("def __init__(self, vocab_size, embedding_dim, hid_dim): pass", "hid_dim; use hidden_size"),
     ("LSTMEncoder(5, embedding_size=4, hidden_size=8)", "embedding_size"),
     ("enc = LSTMEncoder(5, 4, 8, n_layers=2)", "n_layers"),
     ("dec = DecoderRNN(8, 5, dropout_p=0.1)", "dropout_p"),

@@ -289,6 +289,13 @@ SHARED_LINES = {
     "top = torch.topk(probs, k)":
         "torch's own top-k call, which course_utils.models.charrnn's prediction helper for lecture 06 "
         "also uses; that no answer may delegate to the course's helper is graded by the hidden tests",
+    # The output layer is S in every model (issue 19), so its line is the same in the lectures, the
+    # library and the assignments' answers; the prose of each question names the layer and its sizes.
+    "self.S = nn.Linear(hidden_size, n_classes)":
+        "assignment 03's output layer, spelled out in Q2's prose; lecture 06's classifier has the same line",
+    "self.S = nn.Linear(hidden_size, vocab_size)":
+        "assignment 04's decoder output layer (Q2's prose and hint: hidden_size -> vocab_size); the language "
+        "models of course_utils.models (chargen, simple_rnn) have the same line",
 }
 
 
