@@ -299,3 +299,25 @@ def test_a_numpy_scalar_travels_as_a_scalar() -> None:
     assert recheck.compare(check, 0.25, exp, {}) is None
     assert recheck.decode(records[1]["got"]).shape == (2, 3)
     assert isinstance(recheck.decode(records[1]["exp"]), np.int32)
+
+
+def test_clear_kernel_folder_keeps_notebooks_and_the_instructors_files(tmp_path: Path) -> None:
+    """The formgrader's path: what nbgrader copied from a submission (links followed) leaves the kernel's folder."""
+    from course_utils.instructor.integrity.quarantine import clear_kernel_folder
+
+    secret = tmp_path / "solutions.ipynb"
+    secret.write_text("answers")
+    folder = tmp_path / "autograded"
+    (folder / "pkg").mkdir(parents=True)
+    (folder / "data").mkdir()
+    (folder / "a.ipynb").write_text("{}")
+    (folder / "numpy.py").write_text("raise SystemExit")
+    (folder / "pkg" / "__init__.py").write_text("")
+    (folder / "data" / "table.csv").write_text("1,2")  # the instructor's own file (from solutions/)
+    (folder / "timestamp.txt").write_text("2026-12-01 10:00:00")
+    (folder / "stolen.ipynb").symlink_to(secret)
+    removed = clear_kernel_folder(folder, keep={"data/table.csv"})
+    assert removed == ["numpy.py", "pkg", "pkg/__init__.py", "stolen.ipynb"]
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
+        "a.ipynb", "data", "data/table.csv", "timestamp.txt"]
+    assert secret.read_text() == "answers"  # a link is unlinked, never followed

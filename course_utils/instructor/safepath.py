@@ -123,7 +123,37 @@ class RequireSandbox(NbGraderPreprocessor):
                 f"refusing to autograde {who}: the grading sandbox cannot run on this machine ({why}). "
                 f"Install bubblewrap (apt-get install bubblewrap) or grade where it runs; to grade trusted "
                 f"code without it, opt out explicitly with {UNSAFE_ENV}=1.")
+        self._keep_notebooks_only(resources)
         return nb, resources
+
+    def _keep_notebooks_only(self, resources: dict) -> None:
+        """The formgrader's path: nbgrader copied the submission (links followed) before this step.
+
+        ``make grade`` quarantines a submission's links and extra files before
+        nbgrader sees them; the formgrader's Autograde button does not go
+        through it, so here, before the kernel starts, the submission folder is
+        quarantined the same way and the kernel's folder keeps only notebooks
+        and the instructor's own files. The reasons reach the integrity review.
+        """
+        from course_utils.instructor.integrity.quarantine import clear_kernel_folder, sanitize_submission
+
+        info = resources.get("nbgrader", {})
+        assignment, student = info.get("assignment"), info.get("student")
+        folder = resources.get("metadata", {}).get("path")
+        if not (assignment and student and folder):
+            return
+        root = Path(self.config.get("CourseDirectory", {}).get("root") or os.getcwd())
+        reasons = sanitize_submission(root, str(student), str(assignment))
+        source = root / "solutions" / str(assignment)
+        masters = {p.relative_to(source).as_posix() for p in source.rglob("*")
+                   if p.is_file() and p.suffix != ".ipynb"} if source.is_dir() else set()
+        removed = clear_kernel_folder(folder, masters)
+        if removed and not reasons:
+            reasons = [f"the kernel's folder held {', '.join(removed[:10])}, not submitted as a notebook; removed"]
+        if reasons:
+            resources.setdefault("course", {}).setdefault("quarantined", []).extend(reasons)
+            for reason in reasons:
+                self.log.warning("quarantine: %s: %s", "/".join(map(str, (student, assignment))), reason)
 
 
 class IntegrityReview(NbGraderPreprocessor):
@@ -148,7 +178,8 @@ class IntegrityReview(NbGraderPreprocessor):
         release_path = root / "assignments" / str(assignment) / f"{name}.ipynb"
         source_path = root / "solutions" / str(assignment) / f"{name}.ipynb"
         release_nb = json.loads(release_path.read_text(encoding="utf-8")) if release_path.is_file() else {"cells": []}
-        reasons = [f"{name}.ipynb: {finding}" for finding in integrity.scan_notebook(nb, release_nb)]
+        reasons = list(dict.fromkeys(resources.get("course", {}).get("quarantined", [])))
+        reasons += [f"{name}.ipynb: {finding}" for finding in integrity.scan_notebook(nb, release_nb)]
         mode = (self.verify or os.environ.get("RNN_INTEGRITY_VERIFY") or "all").lower()
         if source_path.is_file() and (mode == "all" or (mode == "flagged" and reasons)):
             source = json.loads(source_path.read_text(encoding="utf-8"))

@@ -25,7 +25,7 @@ import shutil
 import stat
 from pathlib import Path
 
-__all__ = ["MAX_SUBMITTED_FILE_BYTES", "sanitize_submissions"]
+__all__ = ["MAX_SUBMITTED_FILE_BYTES", "clear_kernel_folder", "sanitize_submission", "sanitize_submissions"]
 
 MAX_SUBMITTED_FILE_BYTES = 50 * 1024 * 1024
 NBGRADER_TIMESTAMP = "timestamp.txt"
@@ -56,18 +56,65 @@ def sanitize_submissions(
                 f"{student_dir.name} is not a plain folder; moved to quarantine")
             continue
         for assignment_dir in sorted(student_dir.iterdir()):
-            key = (student_dir.name, assignment_dir.name)
-            dest = root / quarantine / student_dir.name / assignment_dir.name
-            if assignment_dir.is_symlink() or not assignment_dir.is_dir():
-                findings.setdefault(key, []).append(_describe(assignment_dir, assignment_dir.parent))
-                _quarantine(assignment_dir, dest.parent)
-                continue
-            for entry in sorted(assignment_dir.iterdir()):
-                reason = _bad_entry(entry, assignment_dir, max_file_bytes)
-                if reason:
-                    findings.setdefault(key, []).append(reason)
-                    _quarantine(entry, dest)
+            reasons = sanitize_submission(root, student_dir.name, assignment_dir.name, submitted=submitted,
+                                          quarantine=quarantine, max_file_bytes=max_file_bytes)
+            if reasons:
+                findings[(student_dir.name, assignment_dir.name)] = reasons
     return findings
+
+
+def sanitize_submission(
+    course_root: str | os.PathLike,
+    student: str,
+    assignment: str,
+    *,
+    submitted: str = "grading/submitted",
+    quarantine: str = "grading/quarantine",
+    max_file_bytes: int = MAX_SUBMITTED_FILE_BYTES,
+) -> list[str]:
+    """:func:`sanitize_submissions` for one submission folder; the reasons (empty: nothing moved)."""
+    root = Path(course_root)
+    assignment_dir = root / submitted / student / assignment
+    dest = root / quarantine / student / assignment
+    if not (assignment_dir.is_symlink() or assignment_dir.exists()):
+        return []
+    if assignment_dir.is_symlink() or not assignment_dir.is_dir():
+        reason = _describe(assignment_dir, assignment_dir.parent)
+        _quarantine(assignment_dir, dest.parent)
+        return [reason]
+    reasons = []
+    for entry in sorted(assignment_dir.iterdir()):
+        reason = _bad_entry(entry, assignment_dir, max_file_bytes)
+        if reason:
+            reasons.append(reason)
+            _quarantine(entry, dest)
+    return reasons
+
+
+def clear_kernel_folder(folder: str | os.PathLike, keep: set[str]) -> list[str]:
+    """Remove from a kernel's folder every entry but top-level notebooks and ``keep`` (relative paths).
+
+    For the formgrader's path, where nbgrader has already copied the submission
+    (following its links) before any course code runs: what the kernel would
+    find is removed, links unlinked (never followed). Returns what was removed.
+    """
+    base = Path(folder)
+    removed = []
+    for path in sorted(base.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        rel = path.relative_to(base).as_posix()
+        if not (path.is_symlink() or path.exists()):
+            continue
+        plain_notebook = "/" not in rel and path.suffix == ".ipynb" and not path.is_symlink() and path.is_file()
+        if plain_notebook or rel == NBGRADER_TIMESTAMP or rel in keep:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            if any(k.startswith(rel + "/") for k in keep):
+                continue
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        removed.append(rel)
+    return sorted(removed)
 
 
 def _describe(path: Path, base: Path) -> str:
