@@ -68,6 +68,9 @@ def costs(repeats: int) -> dict[str, float]:
         "setup_before_s": timed([py, "-c", "import torch; torch.use_deterministic_algorithms(True, warn_only=True)"],
                                 repeats),
         "setup_now_s": timed([py, "-c", "import course_utils; course_utils.setup(0, verbose=False)"], repeats),
+        # assignments 01 and 02: NumPy only, torch never loaded (their checks included)
+        "setup_numpy_only_s": timed([py, "-c", "import course_utils, course_utils.checks; "
+                                     "course_utils.setup(0, verbose=False, numpy_only=True)"], repeats),
     }
     from jupyter_client.manager import start_new_kernel
 
