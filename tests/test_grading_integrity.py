@@ -315,9 +315,10 @@ def test_clear_kernel_folder_keeps_notebooks_and_the_instructors_files(tmp_path:
     (folder / "pkg" / "__init__.py").write_text("")
     (folder / "data" / "table.csv").write_text("1,2")  # the instructor's own file (from solutions/)
     (folder / "timestamp.txt").write_text("2026-12-01 10:00:00")
+    (folder / "submission_secret.txt").write_text("f00d")  # release_feedback needs it
     (folder / "stolen.ipynb").symlink_to(secret)
     removed = clear_kernel_folder(folder, keep={"data/table.csv"})
     assert removed == ["numpy.py", "pkg", "pkg/__init__.py", "stolen.ipynb"]
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
-        "a.ipynb", "data", "data/table.csv", "timestamp.txt"]
+        "a.ipynb", "data", "data/table.csv", "submission_secret.txt", "timestamp.txt"]
     assert secret.read_text() == "answers"  # a link is unlinked, never followed

@@ -299,6 +299,16 @@ def _closed_folders(path: Path) -> list[Path]:
     return [p for p in reversed(path.resolve().parents) if not p.stat().st_mode & 0o001]
 
 
+def _python_paths() -> list[Path]:
+    """The course's interpreter as the servers start it, and where its links lead.
+
+    ``.venv/bin/python`` is a link (to pyenv's Python, say): the servers run it by the venv's path, so the
+    folders above the venv must be enterable too, not only those above the link's target.
+    """
+    venv_python = Path(sys.prefix) / "bin" / "python"
+    return [Path(sys.executable), venv_python, venv_python.parent.resolve() / "_"]
+
+
 def grant_environment(settings: HubSettings) -> list[Path]:
     """Let the hub's users run the course's Python: traverse-only ACLs on closed folders above it.
 
@@ -311,7 +321,7 @@ def grant_environment(settings: HubSettings) -> list[Path]:
         HubError: such folders exist and ``setfacl`` is missing (naming the package).
     """
     closed = []
-    for target in (Path(sys.executable), Path(sys.prefix) / "bin" / "python"):
+    for target in _python_paths():
         closed += [p for p in _closed_folders(target) if p not in closed]
     if closed and not shutil.which("setfacl"):
         raise HubError(f"the course's Python ({Path(sys.executable).resolve()}) is under {closed[0]}, which other "
@@ -327,7 +337,7 @@ def revoke_environment(settings: HubSettings) -> None:
     if not shutil.which("setfacl"):
         return
     spec = ",".join(f"g:{g}" for g in (settings.graders_group, settings.students_group))
-    for target in (Path(sys.executable), Path(sys.prefix) / "bin" / "python"):
+    for target in _python_paths():
         for folder in reversed(target.resolve().parents):
             subprocess.run(["setfacl", "-x", spec, str(folder)], capture_output=True)
             acl = subprocess.run(["getfacl", "-pc", str(folder)], capture_output=True, text=True).stdout

@@ -9,7 +9,7 @@ the copy. So everything but the notebooks themselves is moved to
   the instructor's notebook), hard links, FIFOs and devices;
 * oversized files (they fill the disk);
 * every file that is not a top-level notebook (or nbgrader's own small
-  ``timestamp.txt``): a ``numpy.py`` or a
+  ``timestamp.txt`` and ``submission_secret.txt``): a ``numpy.py`` or a
   ``course_utils/`` folder next to the notebook would be imported instead of
   the course's own modules (the kernel's folder comes first on ``sys.path``).
   The course's assignments read no files of their own; all data comes from
@@ -29,6 +29,9 @@ __all__ = ["MAX_SUBMITTED_FILE_BYTES", "clear_kernel_folder", "sanitize_submissi
 
 MAX_SUBMITTED_FILE_BYTES = 50 * 1024 * 1024
 NBGRADER_TIMESTAMP = "timestamp.txt"
+# nbgrader's own small files in a submission: the time it was handed in (late penalties), and the
+# secret `nbgrader release_feedback` matches the feedback to the submission with (hub exchange)
+NBGRADER_FILES = (NBGRADER_TIMESTAMP, "submission_secret.txt")
 
 
 def sanitize_submissions(
@@ -105,7 +108,7 @@ def clear_kernel_folder(folder: str | os.PathLike, keep: set[str]) -> list[str]:
         if not (path.is_symlink() or path.exists()):
             continue
         plain_notebook = "/" not in rel and path.suffix == ".ipynb" and not path.is_symlink() and path.is_file()
-        if plain_notebook or rel == NBGRADER_TIMESTAMP or rel in keep:
+        if plain_notebook or rel in NBGRADER_FILES or rel in keep:
             continue
         if path.is_dir() and not path.is_symlink():
             if any(k.startswith(rel + "/") for k in keep):
@@ -139,8 +142,8 @@ def _bad_entry(path: Path, base: Path, max_bytes: int) -> str | None:
         return f"submitted {rel} of {st.st_size} bytes (limit {max_bytes}); moved to quarantine"
     if st.st_nlink > 1:
         return f"submitted {rel}, a hard link to another file; moved to quarantine"
-    if path.name == NBGRADER_TIMESTAMP and st.st_size <= 1024:
-        return None  # written by nbgrader zip_collect, read for late penalties
+    if path.name in NBGRADER_FILES and st.st_size <= 1024:
+        return None  # written by nbgrader (collect, submit), read by it (late penalties, release_feedback)
     if path.suffix != ".ipynb":
         return (f"submitted {rel}, which is not a notebook; only notebooks are graded, and a file next to "
                 "the notebook could be imported instead of the course's modules; moved to quarantine")
