@@ -322,3 +322,40 @@ def test_clear_kernel_folder_keeps_notebooks_and_the_instructors_files(tmp_path:
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
         "a.ipynb", "data", "data/table.csv", "submission_secret.txt", "timestamp.txt"]
     assert secret.read_text() == "answers"  # a link is unlinked, never followed
+
+
+def test_the_recheck_runs_no_cell_after_the_last_test_cell() -> None:
+    """Cells after the last test cell cannot change a value the re-check reads: it leaves them out.
+
+    Assignment 04 ends with a training demo (3.9 s) that the re-check used to run a second time.
+    """
+    from course_utils.instructor.integrity import recheck
+
+    demo = {"grade": False, "solution": False, "grade_id": "demo", "locked": True}
+    nb = _notebook(("code", "def f(x):\n    return 2 * x", ANSWER),
+                   ("code", "check_close('f', f(1), 2)", TEST),
+                   ("code", "import time\ntime.sleep(5)", demo),
+                   ("markdown", "the end", {}))
+    plan = recheck.plan_recheck(nb)
+    probed = recheck.probe_notebook(nb, plan.student_cells)
+    assert [c["metadata"]["nbgrader"].get("grade_id") for c in probed["cells"]] == ["q1_answer", "q1_test"]
+    assert "check_close" not in probed["cells"][1]["source"]  # the test cell itself is rewritten
+    moved = _notebook(("code", "check_close('f', f(1), 2)", TEST), ("code", "def f(x):\n    return 2 * x", ANSWER))
+    assert len(recheck.probe_notebook(moved, plan.student_cells)["cells"]) == 1  # nothing after the test
+    assert recheck.probe_notebook(nb, {})["cells"] == []  # no test cell known to the plan: nothing to run
+
+
+def test_kernels_started_ahead_load_what_the_notebook_imports_and_the_optimizers_dynamo() -> None:
+    """torch imports torch._dynamo (about 1 s) at the first optimizer: loaded ahead only when a run makes one."""
+    from course_utils.instructor.integrity import recheck
+
+    setup = {"grade": False, "solution": False, "grade_id": "setup", "locked": True}
+    demo = {"grade": False, "solution": False, "grade_id": "demo", "locked": True}
+    nb = _notebook(("code", "import torch\nfrom course_utils.checks import check_close", setup),
+                   ("code", "def f(x):\n    return 2 * x", ANSWER),
+                   ("code", "check_close('f', f(1), 2)", TEST),
+                   ("code", "opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)])", demo))
+    assert recheck.warm_modules(nb) == ("torch", "course_utils.checks")  # the re-check stops at the test
+    assert recheck.warm_modules(nb, whole_notebook=True) == ("torch", "course_utils.checks", "torch._dynamo")
+    numpy_only = _notebook(("code", "import numpy as np\n# torch.optim is not used here", setup))
+    assert recheck.warm_modules(numpy_only, whole_notebook=True) == ("numpy",)

@@ -34,10 +34,11 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 from attacks.course import TEST_LIMITS, TEST_OVERRIDES, Course, ensure_kernel, make_course, require_sandbox
 
-from course_utils.instructor import parallel
+from course_utils.instructor import parallel, prestart
 from course_utils.instructor.autograde import GradingError
 
 pytestmark = pytest.mark.slow
@@ -255,6 +256,12 @@ def test_scheduler_address_interrupt_resume_and_killed_worker(tmp_path, cluster)
     # the loop is in the first answer only: the second answer (3 points) is graded after the timeout
     assert course.scores() == {"a_honest": 5.0, "b_blank": 0.0, "c_crash": 0.0, "d_loop": 3.0, "z_slow": 5.0}
 
+    # each worker started its next submission's kernel ahead; the run stopped those at its end
+    from distributed import Client
+
+    with Client(cluster.address, timeout="60s") as client:
+        assert set(client.run(lambda: len(prestart.prestarted())).values()) == {0}
+
     problems = {r["student"]: r["problems"] for r in csv.DictReader(open(course.root / "grading" / "problems.csv"))}
     assert "kernel died" in problems["c_crash"]
     assert "sigmoid ran past the time limit" in problems["d_loop"], problems
@@ -361,11 +368,51 @@ def test_prestarted_recheck_kernel_is_interrupted_on_timeout_and_holds_nothing()
         " 'get_ipython', 'open')), len(In), 'json' in __import__('sys').modules)",
         "while True:\n    pass",
         "print('after')")]
-    recheck.prestart_kernel("rnn-course", modules=("json",))
+    prestart.prestart_kernel("rnn-course", modules=("json",))
     start = time.monotonic()
     out, stopped = recheck._execute(nbformat.v4.new_notebook(cells=cells), kernel_name="rnn-course", timeout=5,
                                     budget_s=HANG_S, env=None, prestarted=True)
     texts = [o.get("text") or o.get("ename") for c in out.cells for o in c.get("outputs", [])]
     assert stopped is None and texts == ["[] 2 True\n", "KeyboardInterrupt", "after\n"], (stopped, texts)
     assert time.monotonic() - start < HANG_S
-    assert not recheck._PRESTARTED  # taken, used once, shut down
+    assert not prestart.prestarted()  # taken, used once, shut down
+
+
+def test_a_worker_grades_its_next_submission_in_the_kernel_it_started_ahead(tmp_path, monkeypatch):
+    """Each task starts the next one's sandboxed kernel while it re-checks; the next task grades in it.
+
+    Scores are the same as in a kernel started for the submission, a submission that kills that
+    kernel included, and nothing stays running once the worker discards what it started.
+    """
+    require_sandbox()
+    ensure_kernel()
+    from course_utils.instructor.autograde import SANDBOX_KERNEL
+
+    for key, value in TEST_LIMITS.items():
+        monkeypatch.setenv(key, value)
+    course = toy_course(tmp_path)
+    bundle = parallel.make_bundle(course.root, course.assignment)
+    name = f"{course.assignment}.ipynb"
+    honest = {name: nbformat.writes(course.honest_notebook()).encode()}
+    crash = {name: nbformat.writes(with_first_answer(course, "import os, signal\nos.kill(os.getpid(), 9)")).encode()}
+
+    def grade(student: str, files: dict, **kw) -> parallel.GradedSubmission:
+        return parallel.grade_submission(bundle, parallel.Job(course.assignment, student, files, SANDBOX_KERNEL, **kw))
+
+    took = "grading in a kernel started"
+    try:
+        cold = grade("cold", honest, prestart=False)
+        assert took not in cold.log and prestart.prestarted() == []  # off: none taken, none started
+        first = grade("a", honest)
+        assert [k.purpose for k in prestart.prestarted()] == ["autograde"]
+        crashed = grade("b", crash)
+        again = grade("c", honest)
+        cold_crash = grade("cold_crash", crash, prestart=False)
+    finally:
+        left = prestart.discard_prestarted()
+    assert left == 1  # the one started for a next task that did not come
+    assert took in crashed.log and took in again.log, (crashed.log[-2000:], again.log[-2000:])
+    assert cold.score == first.score == again.score == cold.max_score
+    assert not (cold.flags or first.flags or again.flags)
+    assert crashed.score == cold_crash.score and crashed.cell_scores() == cold_crash.cell_scores()
+    assert any("kernel died" in p for p in crashed.problems), crashed.problems

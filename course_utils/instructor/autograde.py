@@ -50,6 +50,7 @@ import nbformat
 __all__ = [
     "COURSE_ROOT",
     "DEFAULT_KERNEL",
+    "GRADING_THREADS_ENV",
     "SANDBOX_KERNEL",
     "CellResult",
     "CollectResult",
@@ -140,15 +141,18 @@ def grading_kernel(sandbox: bool) -> str:
 # --- running nbgrader ----------------------------------------------------------------
 
 
+# One thread per kernel: a grading machine runs one kernel per core, and
+# oversubscribed OpenMP threads make small models many times slower.
+GRADING_THREADS_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                       "COURSE_THREADS": "1"}  # COURSE_THREADS: read by course_utils.setup()
+
+
 def _grading_env() -> dict[str, str]:
     env = dict(os.environ)
     # nbgrader runs `alembic` (gradebook migrations) from PATH: use this environment's.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    # One thread per kernel: a grading machine runs one kernel per core, and
-    # oversubscribed OpenMP threads make small models many times slower.
-    env.setdefault("OMP_NUM_THREADS", "1")
-    env.setdefault("MKL_NUM_THREADS", "1")
-    env.setdefault("COURSE_THREADS", "1")  # read by course_utils.setup()
+    for key, value in GRADING_THREADS_ENV.items():
+        env.setdefault(key, value)
     env.pop("COURSE_GRADING_KERNEL", None)  # the kernel is always passed explicitly
     return env
 

@@ -60,9 +60,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from course_utils.instructor import prestart
 from course_utils.instructor.autograde import (
     COURSE_ROOT,
     GRADING_DIR,
+    GRADING_THREADS_ENV,
     RELEASE_CHECK_DIR,
     SANDBOX_KERNEL,
     GradingError,
@@ -128,6 +130,8 @@ class Job:
         feedback: also generate the HTML feedback.
         verify: the integrity re-run mode (``all``, ``flagged``, ``none``).
         scratch_root: where the scratch course goes (None: the system's temp folder).
+        prestart: take the grading kernel a previous task on this worker started ahead, and
+            start the next one while this submission is re-checked (see ``prestart``).
     """
 
     assignment: str
@@ -138,6 +142,7 @@ class Job:
     feedback: bool = True
     verify: str = "all"
     scratch_root: str | None = None
+    prestart: bool = True
 
 
 @dataclass
@@ -264,6 +269,7 @@ def _scratch_config(root: Path, job: Job) -> Any:
     cfg.IntegrityReview.enabled = False
     if job.timeout is not None:
         cfg.GradingExecute.timeout_override = int(job.timeout)
+    cfg.GradingExecute.prestarted = job.prestart
     return cfg
 
 
@@ -341,6 +347,29 @@ def _cache_compiled_templates() -> None:
     _TEMPLATES_CACHED = True
 
 
+# what nbgrader's autograde adds to the environment of the kernels it starts (a kernel started ahead gets it too)
+_AUTOGRADE_ENV = {"NBGRADER_EXECUTION": "autograde"}
+
+
+def _warm_modules(solutions: list[Mapping], whole_notebook: bool) -> tuple[str, ...]:
+    """The modules a kernel started ahead loads for these instructor notebooks (see ``recheck.warm_modules``)."""
+    from course_utils.instructor.integrity import recheck
+
+    modules: dict[str, None] = {}
+    for nb in solutions:
+        with contextlib.suppress(ValueError, RecursionError):
+            modules.update(dict.fromkeys(recheck.warm_modules(nb, whole_notebook=whole_notebook)))
+    return tuple(modules)
+
+
+def _instructor_files(bundle: CourseBundle, assignment: str) -> dict[str, bytes]:
+    """The released files besides notebooks that the sandbox copies into a kernel's folder (top level only)."""
+    prefix = f"assignments/{assignment}/"
+    return {rel[len(prefix):]: data for rel, data in bundle.files.items()
+            if rel.startswith(prefix) and "/" not in rel[len(prefix):]
+            and not rel.endswith(".ipynb") and not rel[len(prefix):].startswith(".")}
+
+
 def grade_submission(bundle: CourseBundle, job: Job) -> GradedSubmission:
     """Grade one submission in a scratch course of its own; return the results as data.
 
@@ -356,6 +385,8 @@ def grade_submission(bundle: CourseBundle, job: Job) -> GradedSubmission:
 
     start = time.perf_counter()
     phases: dict[str, float] = {}
+    for key, value in GRADING_THREADS_ENV.items():  # the kernels inherit it, as in the serial engine
+        os.environ.setdefault(key, value)
     if job.scratch_root:
         Path(job.scratch_root).mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix=f"grade-{job.assignment}-{job.student}-", dir=job.scratch_root))
@@ -369,20 +400,26 @@ def grade_submission(bundle: CourseBundle, job: Job) -> GradedSubmission:
         _write_tree(submitted, job.files)
         cfg = _scratch_config(root, job)
         api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
+        solution = [json.loads(data) for rel, data in bundle.files.items()
+                    if rel.startswith(f"solutions/{job.assignment}/") and rel.endswith(".ipynb")]
+        recheck_modules, grading_modules = _warm_modules(solution, False), _warm_modules(solution, True)
+        if job.prestart:  # a kernel started ahead for another assignment or kernel would never be taken
+            prestart.discard_prestarted("autograde", keep=lambda k: k.matches(
+                job.kernel, _AUTOGRADE_ENV, purpose="autograde", modules=grading_modules))
         if job.verify != "none":  # the re-check's kernel starts while nbgrader grades (empty folder, nothing in it)
-            from course_utils.instructor.integrity import recheck
-
-            modules: dict[str, None] = {}
-            for rel, data in bundle.files.items():
-                if rel.startswith(f"solutions/{job.assignment}/") and rel.endswith(".ipynb"):
-                    with contextlib.suppress(ValueError, RecursionError):
-                        modules.update(dict.fromkeys(recheck.notebook_imports(json.loads(data))))
-            recheck.prestart_kernel(job.kernel, modules=tuple(modules))
+            prestart.prestart_kernel(job.kernel, modules=recheck_modules, purpose="recheck")
         phases["setup"] = time.perf_counter() - start
 
         t0 = time.perf_counter()
         outcome = api.autograde(job.assignment, job.student, force=True, create=True)
         phases["autograde"] = time.perf_counter() - t0
+        if job.prestart and not prestart.prestarted_for("autograde"):
+            # the next submission's kernel starts while this one is re-checked: the worker's next task takes it
+            from course_utils.instructor.preprocessors import GradingExecute
+
+            prestart.prestart_kernel(job.kernel, _AUTOGRADE_ENV, modules=grading_modules, purpose="autograde",
+                                     files=_instructor_files(bundle, job.assignment),
+                                     start_kwargs=GradingExecute(config=cfg).kernel_start_kwargs())
         log = (outcome.get("log") or "") + (outcome.get("error") or "")
 
         autograded_dir = root / GRADING_DIR / "autograded" / job.student / job.assignment
@@ -437,9 +474,7 @@ def grade_submission(bundle: CourseBundle, job: Job) -> GradedSubmission:
         result.seconds = time.perf_counter() - start
         return result
     finally:
-        from course_utils.instructor.integrity import recheck
-
-        recheck.discard_prestarted()
+        prestart.discard_prestarted("recheck")  # the one started for the next task stays
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -822,6 +857,9 @@ def grade_class(
         print(f"\ninterrupted: {len(results)} submission(s) written, {left} left; "
               "run `make grade` again to grade the rest.", file=sys.stderr, flush=True)
         raise
+    finally:  # the kernels the workers started for a next task that will not come
+        with contextlib.suppress(Exception):
+            client.run(prestart.discard_prestarted)
 
     grades_csv = _write_outputs(course_dir, writer, with_work, failed)
     report = ParallelReport(kernel, results, failed, skipped, grades_csv, stale,

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import time
 from pathlib import Path
@@ -66,7 +67,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils as nbutils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Dict, Float, Integer, Unicode
+from traitlets import Bool, Dict, Enum, Float, Integer, Unicode
 
 __all__ = ["INSTRUCTOR_NOTES_TAG", "GradingExecute", "NeutralizeStderr", "RedactHiddenTests", "RemoveInstructorNotes"]
 
@@ -149,6 +150,26 @@ class GradingExecute(Execute):
         help="Append one JSON line {student, assignment, seconds} per graded notebook here ('' : don't).",
     ).tag(config=True)
 
+    prestarted = Bool(
+        False,
+        help="Take a kernel started ahead for grading (course_utils.instructor.prestart, purpose 'autograde') when "
+             "one matches: make grade's workers start the next submission's kernel while one is re-checked.",
+    ).tag(config=True)
+
+    prestarted_max_age = Float(
+        300.0,
+        help="Seconds a kernel started ahead may have waited and still be taken (the sandbox's wall-time limit "
+             "counts from its start).",
+    ).tag(config=True)
+
+    # nbclient's default, "graceful", asks the kernel to exit and then waits for it (about a second in the
+    # sandbox). Every output is in the notebook by then, and the sandbox goes with the kernel's process group.
+    shutdown_kernel = Enum(
+        ["graceful", "immediate"],
+        default_value="immediate",
+        help="How the kernel is stopped after the last cell: 'immediate' kills it, 'graceful' waits for it to exit.",
+    ).tag(config=True)
+
     max_rich_output_bytes = Integer(
         2 * 1024 * 1024,
         help="Rich display data (HTML, images, JSON, JavaScript...) kept per cell; the rest is replaced by a note.",
@@ -171,10 +192,31 @@ class GradingExecute(Execute):
         budget = self.assignment_budgets.get(assignment)
         self._budget = float(budget) * self.grading_share if budget else None
         self._started = time.monotonic()
+        warm = self._take_prestarted(resources) if km is None else None
         try:
-            return super().preprocess(nb, resources, km)
+            return super().preprocess(nb, resources, warm.km if warm is not None else km)
         finally:
+            if warm is not None:  # nbclient leaves a kernel it did not start running: stop it here
+                if self.kc is not None:
+                    self.kc.stop_channels()
+                warm.close()
             self._write_timing(info.get("student"), assignment, time.monotonic() - self._started)
+
+    def _take_prestarted(self, resources: Any) -> Any:
+        """A kernel started ahead whose folder holds what this run's kernel would get, or None."""
+        if not self.prestarted:
+            return None
+        from course_utils.instructor import prestart
+
+        folder = (resources or {}).get("metadata", {}).get("path")
+        files = prestart.kernel_folder_files(folder) if folder and os.path.isdir(folder) else None
+        if files is None:
+            return None
+        warm = prestart.take_prestarted(self.kernel_name, purpose="autograde", files=files,
+                                        max_age_s=self.prestarted_max_age)
+        if warm is not None:
+            self.log.info("grading in a kernel started %.1f s ago", warm.age_s)
+        return warm
 
     def _write_timing(self, student: Any, assignment: Any, seconds: float) -> None:
         if not self.timing_file or not student:
@@ -201,10 +243,17 @@ class GradingExecute(Execute):
         return int(timeout) if timeout else timeout
 
     # --- memory limit -----------------------------------------------------------
-    async def async_start_new_kernel(self, **kwargs: Any) -> None:
+    def kernel_start_kwargs(self) -> dict[str, Any]:
+        """What this run passes to ``start_kernel`` besides the folder; a kernel started ahead gets the same."""
+        kwargs: dict[str, Any] = {"extra_arguments": list(self.extra_arguments)}
         if self.memory_limit_mb and self.memory_limit_mb > 0:
             limit = int(self.memory_limit_mb) * 1024 * 1024
-            kwargs.setdefault("preexec_fn", lambda: _limit_memory(limit))
+            kwargs["preexec_fn"] = lambda: _limit_memory(limit)
+        return kwargs
+
+    async def async_start_new_kernel(self, **kwargs: Any) -> None:
+        if "preexec_fn" in (start := self.kernel_start_kwargs()):
+            kwargs.setdefault("preexec_fn", start["preexec_fn"])
         await super().async_start_new_kernel(**kwargs)
 
     # nbclient's synchronous setup_kernel() calls start_new_kernel, bound to the base class's coroutine

@@ -57,9 +57,10 @@ from typing import Any
 
 from course_utils.instructor.integrity.cells import cell_source, grade_id, is_answer_cell, is_test_cell
 from course_utils.instructor.integrity.scan import _bound_names, _import_bindings, _to_python
+from course_utils.instructor.prestart import take_prestarted
 
-__all__ = ["Check", "PrestartedKernel", "RecheckPlan", "compare", "decode", "discard_prestarted", "notebook_imports",
-           "plan_recheck", "prestart_kernel", "probe_notebook", "recheck_submission", "trusted_expectations"]
+__all__ = ["Check", "RecheckPlan", "compare", "decode", "notebook_imports", "plan_recheck", "probe_notebook",
+           "recheck_submission", "trusted_expectations", "warm_modules"]
 
 PROBE_MARK = "RNN-RECHECK"
 _CHECKS = {  # function -> (index of got, keyword of got, index of expected, keyword of expected)
@@ -400,12 +401,17 @@ def probe_notebook(nb: Mapping, cells: Mapping[str, str], *, skip: set[int] = fr
     """A copy of ``nb`` with its test cells replaced by ``cells`` (grade_id -> source), outputs cleared.
 
     Cells whose index is in ``skip`` (they timed out in grading) become ``pass``.
-    A test cell the plan does not know becomes ``pass`` too.
+    A test cell the plan does not know becomes ``pass`` too. The cells after the
+    last test cell in ``cells`` are left out: no probe follows them, so what they
+    do cannot change a value the re-check reads (04's training demo is one).
     """
     out = {k: copy.deepcopy(v) for k, v in nb.items() if k != "cells"}
-    new_cells = []
     nb_cells = nb.get("cells", [])
-    for index, cell in enumerate(nb_cells if isinstance(nb_cells, list) else []):
+    nb_cells = nb_cells if isinstance(nb_cells, list) else []
+    last = max((i for i, c in enumerate(nb_cells) if isinstance(c, Mapping) and is_test_cell(c)
+                and grade_id(c) in cells), default=-1)
+    new_cells = []
+    for index, cell in enumerate(nb_cells[: last + 1]):
         if not isinstance(cell, Mapping):
             continue
         cell = copy.deepcopy(dict(cell))
@@ -511,88 +517,6 @@ def compare(check: Check, got: Any, expected: Any, kwargs: Mapping[str, Any]) ->
 
 
 # --- running the kernels ----------------------------------------------------------------------
-class PrestartedKernel:
-    """A re-check kernel started ahead of time, in an empty folder, for one submission's re-check.
-
-    Starting a kernel is about a second; :func:`prestart_kernel` starts it in a
-    background thread while nbgrader grades the submission, and the re-check
-    takes it instead of starting its own. It holds nothing of any submission:
-    it is a fresh kernel in a fresh empty folder, used once and shut down.
-    """
-
-    def __init__(self, kernel_name: str, env: Mapping[str, str] | None, modules: tuple[str, ...] = ()) -> None:
-        import threading
-
-        self.kernel_name, self.env_key, self.modules = kernel_name, _env_key(env), modules
-        self.folder = tempfile.mkdtemp(prefix="rnn-recheck-")
-        self.km: Any = None
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._start, args=({**os.environ, **(env or {})},), daemon=True)
-        self._thread.start()
-
-    def _start(self, full_env: dict[str, str]) -> None:
-        import asyncio
-
-        try:
-            asyncio.run(self._async_start(full_env))
-        except BaseException as exc:  # the re-check then starts its own kernel
-            self.error = exc
-
-    async def _async_start(self, full_env: dict[str, str]) -> None:
-        # nbclient drives the kernel with asyncio (interrupts on timeout included), so the manager is
-        # the asynchronous one it would create itself
-        from jupyter_client import AsyncKernelManager
-
-        km = AsyncKernelManager(kernel_name=self.kernel_name)
-        await km.start_kernel(cwd=self.folder, env=full_env)
-        self.km = km
-        if not self.modules:
-            return
-        # load the modules the instructor's notebook imports (torch...): no name bound, no history kept
-        code = ("import importlib as _il\n"
-                f"for _m in {list(self.modules)!r}:\n"
-                "    try:\n        _il.import_module(_m)\n    except Exception:\n        pass\n"
-                "del _il, _m\n")
-        kc = km.client()
-        kc.start_channels()
-        try:
-            await kc.wait_for_ready(timeout=120)
-            await kc.execute_interactive(code, store_history=False, silent=True, timeout=120,
-                                         output_hook=lambda msg: None)
-        finally:
-            kc.stop_channels()
-
-    def take(self) -> Any:
-        """The started kernel manager, or None when it could not start (waits for the start to finish)."""
-        self._thread.join()
-        return self.km
-
-    def close(self) -> None:
-        """Shut the kernel down if it was never used, and remove its folder."""
-        import asyncio
-        import shutil
-        import threading
-
-        self._thread.join()
-        km, self.km = self.km, None
-        if km is not None and km.has_kernel:
-            def stop() -> None:
-                with contextlib.suppress(Exception):
-                    asyncio.run(km.shutdown_kernel(now=True))
-
-            stopper = threading.Thread(target=stop, daemon=True)  # no event loop of the caller's is touched
-            stopper.start()
-            stopper.join(timeout=60)
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-_PRESTARTED: list[PrestartedKernel] = []
-
-
-def _env_key(env: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((env or {}).items()))
-
-
 def notebook_imports(source_nb: Mapping) -> tuple[str, ...]:
     """Modules the locked cells of the instructor's notebook import (``import torch``, ``from x.y import z``)."""
     found: dict[str, None] = {}
@@ -612,46 +536,37 @@ def notebook_imports(source_nb: Mapping) -> tuple[str, ...]:
     return tuple(found)
 
 
-def prestart_kernel(kernel_name: str, env: Mapping[str, str] | None = None,
-                    modules: tuple[str, ...] = ()) -> PrestartedKernel:
-    """Start a re-check kernel now, in the background; the next re-check with the same kernel takes it.
+def warm_modules(source_nb: Mapping, *, whole_notebook: bool = False) -> tuple[str, ...]:
+    """What a kernel started ahead for this notebook loads: :func:`notebook_imports`, and ``torch._dynamo``.
 
-    ``modules`` (see :func:`notebook_imports`) are imported in it once it is up, so the re-check
-    does not wait for torch to load; a student's code finds them loaded, as after its own imports.
+    torch imports ``torch._dynamo`` (about a second) when the first optimizer is
+    made; it is loaded ahead when a cell the run executes uses ``torch.optim``:
+    a cell up to the last test cell (the re-check's run), or any cell with
+    ``whole_notebook`` (nbgrader's run).
     """
-    kernel = PrestartedKernel(kernel_name, env, modules)
-    _PRESTARTED.append(kernel)
-    return kernel
-
-
-def discard_prestarted() -> None:
-    """Shut down every pre-started kernel no re-check took."""
-    while _PRESTARTED:
-        _PRESTARTED.pop().close()
-
-
-def _take_prestarted(kernel_name: str, env: Mapping[str, str] | None) -> PrestartedKernel | None:
-    for kernel in list(_PRESTARTED):
-        if kernel.kernel_name == kernel_name and kernel.env_key == _env_key(env):
-            _PRESTARTED.remove(kernel)
-            if kernel.take() is not None:
-                return kernel
-            kernel.close()
-    return None
+    modules = notebook_imports(source_nb)
+    cells = source_nb.get("cells", []) if isinstance(source_nb, Mapping) else []
+    cells = [c for c in (cells if isinstance(cells, list) else []) if isinstance(c, Mapping)]
+    last = len(cells) - 1 if whole_notebook else max((i for i, c in enumerate(cells) if is_test_cell(c)), default=-1)
+    if "torch" in modules and any(c.get("cell_type") == "code" and "optim" in cell_source(c)
+                                  for c in cells[: last + 1]):
+        modules += ("torch._dynamo",)
+    return modules
 
 
 def _execute(nb: dict, *, kernel_name: str, timeout: int, budget_s: float | None,
              env: Mapping[str, str] | None, prestarted: bool = False) -> tuple[dict, str | None]:
     """Execute ``nb`` in a fresh kernel in an empty folder; (executed notebook, why it stopped early or None).
 
-    With ``prestarted``, a kernel from :func:`prestart_kernel` is used when one matches.
+    With ``prestarted``, a kernel started ahead for the re-check
+    (:func:`course_utils.instructor.prestart.prestart_kernel`) is used when one matches.
     """
     import nbformat
     from nbclient import NotebookClient
 
     node = nbformat.from_dict(nb)
     stopped: str | None = None
-    ready = _take_prestarted(kernel_name, env) if prestarted else None
+    ready = take_prestarted(kernel_name, env, purpose="recheck") if prestarted else None
     with contextlib.ExitStack() as stack:
         if ready is not None:
             stack.callback(ready.close)
@@ -660,6 +575,7 @@ def _execute(nb: dict, *, kernel_name: str, timeout: int, budget_s: float | None
             empty = stack.enter_context(tempfile.TemporaryDirectory(prefix="rnn-recheck-"))
         client = NotebookClient(node, kernel_name=kernel_name, timeout=timeout, allow_errors=True,
                                 interrupt_on_timeout=True, record_timing=False,
+                                shutdown_kernel="immediate",  # every value is read: no need to wait for its exit
                                 resources={"metadata": {"path": empty}},
                                 **({"km": ready.km} if ready is not None else {}))
         deadline = time.monotonic() + budget_s if budget_s else None
