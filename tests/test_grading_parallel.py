@@ -416,3 +416,26 @@ def test_a_worker_grades_its_next_submission_in_the_kernel_it_started_ahead(tmp_
     assert not (cold.flags or first.flags or again.flags)
     assert crashed.score == cold_crash.score and crashed.cell_scores() == cold_crash.cell_scores()
     assert any("kernel died" in p for p in crashed.problems), crashed.problems
+
+
+def test_kernels_are_started_ahead_only_where_every_machine_has_an_idle_core():
+    """The overlap must never slow another worker down: off as soon as one machine has a worker per core."""
+
+    class FakeClient:
+        def __init__(self, workers: dict[str, tuple[str, int, int]]) -> None:
+            self.workers = workers  # address -> (host, cores, threads)
+
+        def run(self, fn):
+            return {addr: (host, cores) for addr, (host, cores, _) in self.workers.items()}
+
+        def scheduler_info(self):
+            return {"workers": {addr: {"nthreads": n} for addr, (_, _, n) in self.workers.items()}}
+
+    assert parallel._spare_cores(FakeClient({"w1": ("a", 2, 1)}))  # make bench's one worker on 2 cores
+    assert not parallel._spare_cores(FakeClient({"w1": ("a", 2, 1), "w2": ("a", 2, 1)}))  # make grade's default
+    assert not parallel._spare_cores(FakeClient({"w1": ("a", 16, 8), "w2": ("a", 16, 8)}))
+    assert not parallel._spare_cores(FakeClient({"w1": ("a", 4, 1), "w2": ("b", 1, 1)}))  # one full machine
+    assert parallel._spare_cores(FakeClient({"w1": ("a", 4, 3), "w2": ("b", 2, 1)}))
+    assert not parallel._spare_cores(FakeClient({}))
+    host, cores = parallel._cores_here()
+    assert host and cores >= 1

@@ -719,6 +719,24 @@ def _write_outputs(course_dir: Path, writer: GradebookWriter, ids: Iterable[str]
     return grades_csv
 
 
+def _cores_here() -> tuple[str, int]:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return socket.gethostname(), cores
+
+
+def _spare_cores(client: Any) -> bool:
+    """Whether every machine of the cluster has more cores than grading worker threads."""
+    try:
+        found = client.run(_cores_here)
+        threads = {addr: int(w.get("nthreads", 1)) for addr, w in client.scheduler_info()["workers"].items()}
+    except Exception:  # not known: do not overlap
+        return False
+    per_host: dict[str, list[int]] = {}
+    for addr, (host, cores) in found.items():
+        per_host.setdefault(host, [0, cores])[0] += threads.get(addr, 1)
+    return bool(per_host) and all(used < cores for used, cores in per_host.values())
+
+
 def grade_class(
     sandbox: bool = True,
     *,
@@ -734,6 +752,7 @@ def grade_class(
     verify: str | None = None,
     scratch_root: str | None = None,
     on_result: Callable[[GradedSubmission], None] | None = None,
+    prestart_kernels: bool | None = None,
 ) -> ParallelReport:
     """Grade every submission under ``grading/submitted/`` on Dask, one task each.
 
@@ -753,6 +772,10 @@ def grade_class(
         verify: integrity re-run mode (default ``RNN_INTEGRITY_VERIFY`` or ``all``).
         scratch_root: folder for the tasks' scratch courses (default: the temp folder).
         on_result: called in the client with each result once it is written.
+        prestart_kernels: let each worker start its next submission's kernel while it
+            re-checks one (``Job.prestart``). None: only when every machine has more cores
+            than grading workers, so the overlap runs on an idle core and never slows another
+            worker's submission.
 
     Raises:
         GradingError: the canary failed (nothing written), or the sandbox cannot run.
@@ -773,12 +796,16 @@ def grade_class(
         with open_client(scheduler, n_workers) as own:
             return grade_class(sandbox, course_dir=course_dir, assignments=ids, client=own, timeout=timeout,
                                force=force, feedback=feedback, canary=canary, verify=verify,
-                               scratch_root=scratch_root, on_result=on_result)
+                               scratch_root=scratch_root, on_result=on_result, prestart_kernels=prestart_kernels)
 
     from distributed import as_completed
 
+    if prestart_kernels is None:
+        prestart_kernels = _spare_cores(client)
+    print(f"kernels started ahead: {'on' if prestart_kernels else 'off'}", flush=True)
+
     def job(a: str, s: str, files: Mapping[str, bytes]) -> Job:
-        return Job(a, s, dict(files), kernel, timeout, feedback, verify, scratch_root)
+        return Job(a, s, dict(files), kernel, timeout, feedback, verify, scratch_root, prestart_kernels)
 
     bundles = {a: make_bundle(course_dir, a) for a in with_work}
     remote = {a: client.scatter(b, broadcast=True, hash=False) for a, b in bundles.items()}
