@@ -269,7 +269,7 @@ def _scratch_config(root: Path, job: Job) -> Any:
     cfg.IntegrityReview.enabled = False
     if job.timeout is not None:
         cfg.GradingExecute.timeout_override = int(job.timeout)
-    cfg.GradingExecute.prestarted = job.prestart
+    cfg.GradingExecute.prestarted = _warm_next(job)
     return cfg
 
 
@@ -351,6 +351,15 @@ def _cache_compiled_templates() -> None:
 _AUTOGRADE_ENV = {"NBGRADER_EXECUTION": "autograde"}
 
 
+def _warm_next(job: Job) -> bool:
+    """Whether this task takes, and starts, a grading kernel started ahead: sandboxed runs only.
+
+    The sandbox gives a kernel only the folder's files that are not notebooks, which a kernel
+    started ahead can be compared on; an unsandboxed kernel also sees the notebook it runs.
+    """
+    return job.prestart and job.kernel == SANDBOX_KERNEL
+
+
 def _warm_modules(solutions: list[Mapping], whole_notebook: bool) -> tuple[str, ...]:
     """The modules a kernel started ahead loads for these instructor notebooks (see ``recheck.warm_modules``)."""
     from course_utils.instructor.integrity import recheck
@@ -403,7 +412,7 @@ def grade_submission(bundle: CourseBundle, job: Job) -> GradedSubmission:
         solution = [json.loads(data) for rel, data in bundle.files.items()
                     if rel.startswith(f"solutions/{job.assignment}/") and rel.endswith(".ipynb")]
         recheck_modules, grading_modules = _warm_modules(solution, False), _warm_modules(solution, True)
-        if job.prestart:  # a kernel started ahead for another assignment or kernel would never be taken
+        if _warm_next(job):  # a kernel started ahead for another assignment or kernel would never be taken
             prestart.discard_prestarted("autograde", keep=lambda k: k.matches(
                 job.kernel, _AUTOGRADE_ENV, purpose="autograde", modules=grading_modules))
         if job.verify != "none":  # the re-check's kernel starts while nbgrader grades (empty folder, nothing in it)
@@ -413,7 +422,7 @@ def grade_submission(bundle: CourseBundle, job: Job) -> GradedSubmission:
         t0 = time.perf_counter()
         outcome = api.autograde(job.assignment, job.student, force=True, create=True)
         phases["autograde"] = time.perf_counter() - t0
-        if job.prestart and not prestart.prestarted_for("autograde"):
+        if _warm_next(job) and not prestart.prestarted_for("autograde"):
             # the next submission's kernel starts while this one is re-checked: the worker's next task takes it
             from course_utils.instructor.preprocessors import GradingExecute
 
