@@ -148,7 +148,6 @@ class PrestartedKernel:
 
 
 _PRESTARTED: list[PrestartedKernel] = []
-_AT_EXIT = False
 
 
 def prestarted() -> list[PrestartedKernel]:
@@ -169,10 +168,6 @@ def prestart_kernel(kernel_name: str, env: Mapping[str, str] | None = None, modu
     ``modules`` are imported in it once it is up, so the run does not wait for
     torch to load; a student's code finds them loaded, as after its own imports.
     """
-    global _AT_EXIT
-    if not _AT_EXIT:  # a worker that ends stops the kernel it started for a next task
-        atexit.register(discard_prestarted)
-        _AT_EXIT = True
     kernel = PrestartedKernel(kernel_name, env, modules, purpose=purpose, files=files, start_kwargs=start_kwargs)
     _PRESTARTED.append(kernel)
     return kernel
@@ -212,12 +207,17 @@ def kernel_folder_files(folder: str | os.PathLike) -> dict[str, bytes] | None:
     A folder holding a subfolder gives None (not compared): a run there starts
     its own kernel.
     """
+    from course_utils.instructor.sandbox_launcher import is_copied
+
     found: dict[str, bytes] = {}
     for entry in os.scandir(folder):
-        if entry.is_symlink() or entry.name.endswith(".ipynb") or entry.name.startswith("."):
+        if not is_copied(entry):
             continue
         if entry.is_dir():
             return None
         if entry.is_file():
             found[entry.name] = Path(entry.path).read_bytes()
     return found
+
+
+atexit.register(discard_prestarted)  # a worker that ends stops the kernel it started for a next task

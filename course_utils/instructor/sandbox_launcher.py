@@ -540,6 +540,14 @@ def run_outer(connection_file: str, extra_ro: list[str], kernel_args: list[str])
 # ----------------------------------------------------------------------------
 # inner half (inside the sandbox, before any student code)
 # ----------------------------------------------------------------------------
+def is_copied(entry: os.DirEntry) -> bool:
+    """Whether the sandbox copies this entry of the kernel's folder: not a link, a notebook or a dot-file.
+
+    A link could point anywhere; notebooks hold the hidden tests.
+    """
+    return not (entry.is_symlink() or entry.name.endswith(".ipynb") or entry.name.startswith("."))
+
+
 def _copy_submission(src: str, dst: str) -> None:
     """Copy what the student submitted into the kernel's folder, except notebooks.
 
@@ -550,8 +558,8 @@ def _copy_submission(src: str, dst: str) -> None:
     """
     for entry in os.scandir(src):
         target = os.path.join(dst, entry.name)
-        if entry.is_symlink() or entry.name.endswith(".ipynb") or entry.name.startswith("."):
-            continue  # a link could point anywhere; notebooks hold the hidden tests
+        if not is_copied(entry):
+            continue
         if entry.is_dir():
             shutil.copytree(entry.path, target, symlinks=False, ignore_dangling_symlinks=True,
                             dirs_exist_ok=True)
