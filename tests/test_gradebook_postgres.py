@@ -29,19 +29,33 @@ NOTEBOOK = ASSIGNMENT
 CELLS = {f"q{i}": float(i + 1) for i in range(5)}  # grade cell -> max points
 N_PER_GRADER = 20
 
-# One grader: waits for the start signal, then for each of its students adds the
-# submission and sets every grade through nbgrader's Gradebook API, one commit per student.
+# One grader: says it is connected, waits for the start signal, then for each of its students
+# adds the submission and sets every grade through nbgrader's Gradebook API, one commit per student.
+# Half-way it waits until the other grader is half-way too, so that the two write at the same
+# time however the machine schedules them (no sleep decides it).
 GRADER = textwrap.dedent(
     """
     import json, os, sys, time
     from nbgrader.api import Gradebook
-    db_url, go, out = sys.argv[1], sys.argv[2], sys.argv[5]
-    students, cells = json.loads(sys.argv[3]), json.loads(sys.argv[4])
+    db_url, sync, me, other = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+    students, cells, out = json.loads(sys.argv[5]), json.loads(sys.argv[6]), sys.argv[7]
+
+    def wait_for(name):
+        deadline = time.monotonic() + 120
+        while not os.path.exists(os.path.join(sync, name)):
+            if time.monotonic() > deadline:
+                sys.exit("waited 120 s for " + name)
+            time.sleep(0.01)
+
     commits = []
     with Gradebook(db_url) as gb:
-        while not os.path.exists(go):
-            time.sleep(0.01)
+        gb.find_assignment("%(assignment)s")  # a real round trip: the connection is open
+        open(os.path.join(sync, "ready-" + me), "w").close()
+        wait_for("go")
         for k, student in enumerate(students):
+            if k == len(students) // 2:
+                open(os.path.join(sync, "half-" + me), "w").close()
+                wait_for("half-" + other)
             gb.update_or_create_student(student, first_name=student.upper(), last_name="Test")
             gb.add_submission("%(assignment)s", student)
             for j, (cell, max_score) in enumerate(cells.items()):
@@ -124,22 +138,30 @@ def test_two_graders_at_once_lose_nothing(server: postgres.PostgresServer, tmp_p
             gb.update_or_create_grade_cell(cell, NOTEBOOK, ASSIGNMENT, max_score=max_score, cell_type="code")
 
     groups = [[f"a{i:02d}" for i in range(N_PER_GRADER)], [f"b{i:02d}" for i in range(N_PER_GRADER)]]
-    go = tmp_path / "go"
+    sync = tmp_path / "sync"
+    sync.mkdir()
     procs, outs = [], []
     for k, students in enumerate(groups):
         out = tmp_path / f"grader{k}.json"
         outs.append(out)
-        procs.append(subprocess.Popen([sys.executable, "-c", GRADER, server.db_url, str(go), json.dumps(students),
-                                       json.dumps(CELLS), str(out)], stderr=subprocess.PIPE, text=True))
-    time.sleep(2.0)  # both have connected and wait
-    go.touch()
+        procs.append(subprocess.Popen([sys.executable, "-c", GRADER, server.db_url, str(sync), str(k), str(1 - k),
+                                       json.dumps(students), json.dumps(CELLS), str(out)],
+                                      stderr=subprocess.PIPE, text=True))
+    deadline = time.monotonic() + 120
+    while not all((sync / f"ready-{k}").exists() for k in range(2)):
+        if any(p.poll() is not None for p in procs) or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    (sync / "go").touch()
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, f"a grader failed:\n{err[-3000:]}"
 
     commits = [json.loads(o.read_text()) for o in outs]
-    # They really ran at the same time: each one's commits overlap the other's.
-    assert commits[0][0] < commits[1][-1] and commits[1][0] < commits[0][-1], commits
+    assert [len(c) for c in commits] == [N_PER_GRADER, N_PER_GRADER], commits
+    # They really wrote at the same time: each one committed both before and after the other's first commit.
+    for mine, theirs in (commits, commits[::-1]):
+        assert mine[0] < theirs[-1] and theirs[0] < mine[-1], commits
 
     with Gradebook(server.db_url) as gb:
         assert len(gb.students) == 2 * N_PER_GRADER
