@@ -4,7 +4,7 @@
   non-trivial picture (SVG: an <svg> root with drawn paths; PNG: varied pixels);
 - every figure source lectures/figures/src/<name>.py is rendered (lectures/figures/<name>.svg) and
   shown by at least one lecture, so removing a diagram from its lecture fails here;
-- the slide figures of lectures 01-05 are each in their lecture;
+- the slide figures of lectures 01-09 are each in their lecture;
 - re-rendering a source gives the committed SVG byte for byte (run `make figures` after a change).
 """
 
@@ -28,12 +28,15 @@ import diagrams  # noqa: E402 (lectures/figures goes on sys.path first)
 LECTURES = sorted(LECTURE_DIR.glob("[0-9][0-9]_*.ipynb"))
 IMAGE_LINK = re.compile(r"!\[[^\]]*\]\(\s*([^)\s]+)|<img[^>]*\ssrc=[\"']([^\"']+)[\"']")
 
-# The slide figures (issue 14) each lecture must show.
+# The slide figures (issue 14) each lecture must show, and the pictures of lectures 04, 06 and 07.
 REQUIRED = {
     "01_from_ngrams_to_rnns": ["neural_trigram", "unrolled_rnn"],
     "02_forward_propagation": ["forward_network"],
     "03_simple_rnn_cell": ["rnn_cell", "simple_cell", "multilayer_rnn"],
+    "04_per_token_loss": ["per_token_loss"],
     "05_training_and_bptt": ["bptt_graph"],
+    "06_char_rnn_classification": ["char_rnn_classifier"],
+    "07_char_rnn_generation": ["char_rnn_generation"],
     "08_lstm_gru": ["lstm_cell", "gru_cell"],
     "09_seq2seq_translation": ["encoder_decoder", "attention"],
 }
