@@ -18,7 +18,7 @@ def draw() -> Diagram:
     for i, char in enumerate(NAME, start=1):
         x = 0.6 + step * i - 0.5
         d.node(f"w{i}", (x - 0.35, 0.45), f"“{char}”  one-hot", kind="input", size=(1.25, 0.42), fontsize=9)
-        d.node(f"c{i}", (x, 1.2), r"$[w_%d;\, h_%d]$" % (i, i - 1), kind="plain", size=(1.05, 0.42), fontsize=10)
+        d.node(f"c{i}", (x, 1.2), rf"$[w_{i};\, h_{{{i - 1}}}]$", kind="plain", size=(1.05, 0.42), fontsize=10)
         d.node(f"h{i}", (x, 2.0), rf"$h_{i}$", kind="hidden", size=(0.6, 0.45))
         d.node(f"y{i}", (x, 3.0), r"$\hat y$", kind="output", size=(0.55, 0.42), fontsize=10)
         d.arrow(f"w{i}", f"c{i}", "cat" if i == 1 else None, label_offset=(-0.3, 0), fontsize=8)
