@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import sys
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -86,3 +88,27 @@ def require_int(value: Any, name: str, *, low: int | None = None, high: int | No
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValueError(f"{name} must be {wanted}, got {value!r}")
     return value
+
+
+def require_real(value: Any, name: str, *, positive: bool = False) -> float:
+    """Return ``value`` as a float if it is a finite real number (int or float; ``bool`` is not).
+
+    Raises TypeError when ``value`` is not a real number, ValueError when it is NaN or infinite,
+    or, with ``positive=True``, when it is not above zero::
+
+        require_real(radius, "radius", positive=True)   # "radius must be a positive number, got 0"
+
+    Args:
+        value: what the caller passed.
+        name: the argument's name, as the caller wrote it.
+        positive: also require ``value > 0``.
+    """
+    wanted = "a positive number" if positive else "a real number (int or float)"
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be {wanted}, got {type(value).__name__} {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if positive and number <= 0:
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return number

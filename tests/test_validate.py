@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course_utils._validate import require_int
+from course_utils._validate import require_int, require_real
 
 
 @pytest.mark.parametrize(("kwargs", "value"),
@@ -28,3 +28,24 @@ def test_require_int_returns_the_value(kwargs: dict, value: int) -> None:
 def test_require_int_says_what_was_expected_and_what_came(value, kwargs, error, message) -> None:
     with pytest.raises(error, match=message):
         require_int(value, "batch_size", **kwargs)
+
+
+@pytest.mark.parametrize(("value", "kwargs", "expected"),
+                         [(2, {}, 2.0), (-0.5, {}, -0.5), (np.float32(0.25), {}, 0.25), (1e-9, {"positive": True}, 1e-9)])
+def test_require_real_returns_a_float(value, kwargs: dict, expected: float) -> None:
+    got = require_real(value, "x", **kwargs)
+    assert type(got) is float and got == expected
+
+
+@pytest.mark.parametrize(("value", "kwargs", "error", "message"), [
+    ("0.1", {}, TypeError, r"bias must be a real number \(int or float\), got str '0.1'"),
+    (True, {}, TypeError, "got bool True"),  # bool is an int subclass: refused
+    (None, {"positive": True}, TypeError, "bias must be a positive number, got NoneType None"),
+    (float("nan"), {}, ValueError, "bias must be finite, got nan"),
+    (float("-inf"), {}, ValueError, "bias must be finite, got -inf"),
+    (0, {"positive": True}, ValueError, "bias must be a positive number, got 0"),
+    (-2.5, {"positive": True}, ValueError, "bias must be a positive number, got -2.5"),
+])
+def test_require_real_says_what_was_expected_and_what_came(value, kwargs, error, message) -> None:
+    with pytest.raises(error, match=message):
+        require_real(value, "bias", **kwargs)

@@ -42,13 +42,21 @@ def test_huge_bias_never_loses_half():
 
 
 BAD_INPUTS = [("1", 5, TypeError), (True, 5, TypeError), (float("nan"), 5, ValueError),
-              (1.0, 0, ValueError), (1.0, 2.5, TypeError)]
+              (1.0, 0, ValueError), (1.0, 2.5, TypeError), (1.0, True, TypeError),
+              (float("inf"), 5, ValueError)]
 
 
 @pytest.mark.parametrize("bias, steps, error", BAD_INPUTS)
 def test_bad_inputs_say_what_was_expected(bias, steps, error):
     with pytest.raises(error, match="bias|steps"):
         forget_memory(bias, steps)
+
+
+def test_render_refuses_a_plot_too_small_to_draw():
+    with pytest.raises(ValueError, match="width must be an int >= 61"):
+        render_forget_memory(1.0, 5, width=40)
+    with pytest.raises(TypeError, match="height must be an int >= 61, got float"):
+        render_forget_memory(1.0, 5, height=160.0)
 
 
 def test_render_shows_the_numbers_and_a_curve():

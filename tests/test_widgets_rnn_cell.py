@@ -62,6 +62,8 @@ def test_render_escapes_html():
         (dict(t=4), ValueError),
         (dict(t=1.0), TypeError),
         (dict(t=1, top_k=0), ValueError),
+        (dict(t=1, top_k=2.0), TypeError),
+        (dict(t=True), TypeError),
         (dict(t=1, hidden=HIDDEN[:2]), ValueError),
         (dict(t=1, probs=PROBS[:, :3]), ValueError),
         (dict(t=1, probs=PROBS * 2), ValueError),

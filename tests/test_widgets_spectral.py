@@ -40,12 +40,25 @@ def test_matches_autograd() -> None:
     np.testing.assert_allclose(gradient_norms(1.2, "tanh"), [s.grad.norm().item() for s in states], rtol=1e-10)
 
 
-@pytest.mark.parametrize("kwargs, match", [({"radius": 0}, "positive"),
-                                           ({"radius": 1, "nonlinearity": "relu"}, "one of"),
-                                           ({"radius": 1, "steps": 0}, ">= 1")])
-def test_errors_say_what_was_expected(kwargs: dict, match: str) -> None:
-    with pytest.raises(ValueError, match=match):
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"radius": 0}, ValueError, "radius .* must be a positive number, got 0"),
+    ({"radius": "1"}, TypeError, "radius .* must be a positive number, got str"),
+    ({"radius": 1, "nonlinearity": "relu"}, ValueError, "one of"),
+    ({"radius": 1, "steps": 0}, ValueError, "steps must be a positive int, got 0"),
+    ({"radius": 1, "steps": 2.5}, TypeError, "steps must be a positive int, got float 2.5"),
+    ({"radius": 1, "hidden": True}, TypeError, "hidden must be a positive int, got bool"),
+    ({"radius": 1, "seed": -1}, ValueError, "seed must be a non-negative int"),
+])
+def test_errors_say_what_was_expected(kwargs: dict, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
         gradient_norms(**kwargs)
+
+
+def test_widget_checks_its_arguments_before_drawing() -> None:
+    with pytest.raises(TypeError, match="steps must be a positive int, got float"):
+        spectral_widget(steps=40.0)
+    with pytest.raises(ValueError, match="one of"):
+        spectral_widget(nonlinearity="relu")
 
 
 def test_render_and_widget() -> None:

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from course_utils._validate import require_int, require_real
+
 __all__ = ["BIAS_CLASS", "OUTPUT_CLASS", "STEPS_CLASS", "forget_gate_widget", "forget_memory",
            "render_forget_memory"]
 
@@ -32,15 +34,7 @@ OUTPUT_CLASS = "cu-forget-output"
 
 
 def _check(bias: Any, steps: Any) -> tuple[float, int]:
-    if isinstance(bias, bool) or not isinstance(bias, (int, float, np.integer, np.floating)):
-        raise TypeError(f"bias must be a number (the forget gate's bias b_f), got {type(bias).__name__}")
-    if not math.isfinite(float(bias)):
-        raise ValueError(f"bias must be finite, got {bias!r}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
-        raise TypeError(f"steps must be an int number of time steps, got {type(steps).__name__}")
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
-    return float(bias), int(steps)
+    return require_real(bias, "bias"), require_int(steps, "steps", low=1)
 
 
 def forget_memory(bias: float, steps: int) -> dict[str, Any]:
@@ -69,6 +63,8 @@ def render_forget_memory(bias: float, steps: int, width: int = 420, height: int 
     """HTML for one slider position: ``f``, ``f**steps``, the half-life and an SVG plot of ``f**t``."""
     m = forget_memory(bias, steps)
     pad = 30
+    require_int(width, "width", low=2 * pad + 1)
+    require_int(height, "height", low=2 * pad + 1)
     xs = pad + (width - 2 * pad) * np.arange(steps + 1) / steps
     ys = height - pad - (height - 2 * pad) * m["curve"]
     points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))

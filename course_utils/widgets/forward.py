@@ -25,10 +25,9 @@ The defaults, :data:`SLIDE_EXAMPLE`, reproduce the slides' weighted sums
 from __future__ import annotations
 
 import math
-from numbers import Real
 from typing import Any
 
-from course_utils._validate import require_int
+from course_utils._validate import require_int, require_real
 
 __all__ = [
     "PARAMETER_NAMES",
@@ -68,15 +67,6 @@ def sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
-def _check_number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number (int or float), got {type(value).__name__}: {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}; use a value such as 0.1")
-    return value
-
-
 def forward_values(
     x1: float = SLIDE_EXAMPLE["x1"],
     x2: float = SLIDE_EXAMPLE["x2"],
@@ -110,7 +100,7 @@ def forward_values(
         TypeError: an argument is not a real number.
         ValueError: an argument is NaN or infinite.
     """
-    p = {name: _check_number(name, value) for name, value in zip(
+    p = {name: require_real(value, name) for name, value in zip(
         PARAMETER_NAMES, (x1, x2, w1, w2, w3, w4, b_h1, b_h2, w5, w6, w7, w8, b_o1, b_o2))}
     # Step 1 and 2 for the hidden layer: weighted sum, then activation.
     in_h1 = p["w1"] * p["x1"] + p["w2"] * p["x2"] + p["b_h1"]
@@ -199,7 +189,7 @@ def forward_widget(digits: int = 4, **overrides: float) -> Any:
     unknown = sorted(set(overrides) - set(PARAMETER_NAMES))
     if unknown:
         raise ValueError(f"unknown parameter(s) {unknown}; expected some of {list(PARAMETER_NAMES)}")
-    start = {**SLIDE_EXAMPLE, **{k: _check_number(k, v) for k, v in overrides.items()}}
+    start = {**SLIDE_EXAMPLE, **{k: require_real(v, k) for k, v in overrides.items()}}
 
     sliders: dict[str, Any] = {}
     for name in PARAMETER_NAMES:

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from course_utils._validate import require_int
+
 __all__ = ["OUTPUT_CLASS", "SLIDER_CLASS", "rnn_step_summary", "render_rnn_step", "rnn_cell_widget"]
 
 OUTPUT_CLASS = "cu-rnn-output"
@@ -100,12 +102,8 @@ def rnn_step_summary(
     """
     tokens, h, p, vocab = _check_inputs(tokens, hidden, probs, vocab)
     n_steps = len(tokens)
-    if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
-        raise TypeError(f"t must be an int time step, got {type(t).__name__}")
-    if not 1 <= t <= n_steps:
-        raise ValueError(f"t must be between 1 and {n_steps} (the number of tokens), got {t}")
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
-        raise ValueError(f"top_k must be a positive int, got {top_k!r}")
+    require_int(t, "t (the time step, 1 .. the number of tokens)", low=1, high=n_steps)
+    require_int(top_k, "top_k", low=1)
     row = p[t - 1]
     order = np.argsort(-row, kind="stable")[: min(int(top_k), len(vocab))]
     if targets is None:

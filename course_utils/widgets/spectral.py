@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from course_utils._validate import require_int, require_real
+
 __all__ = ["NONLINEARITIES", "OUTPUT_CLASS", "gradient_norms", "render_gradient_norms", "spectral_widget"]
 
 OUTPUT_CLASS = "cu-spectral-output"
@@ -38,12 +40,13 @@ def gradient_norms(radius: float, nonlinearity: str = "tanh", steps: int = 40, h
     Returns:
         float64 array of shape (steps,): entry t-1 is ``||dL/dh_t||``.
     """
-    if not radius > 0:
-        raise ValueError(f"radius (the spectral radius of W) must be positive, got {radius}")
+    require_real(radius, "radius (the spectral radius of W)", positive=True)
+    require_real(input_scale, "input_scale")
     if nonlinearity not in NONLINEARITIES:
         raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
-    if steps < 1 or hidden < 1 or input_dim < 1:
-        raise ValueError(f"steps, hidden and input_dim must be >= 1, got {steps}, {hidden}, {input_dim}")
+    for value, name in ((steps, "steps"), (hidden, "hidden"), (input_dim, "input_dim")):
+        require_int(value, name, low=1)
+    require_int(seed, "seed", low=0)
     rng = np.random.default_rng(seed)
     Q, _ = np.linalg.qr(rng.standard_normal((hidden, hidden)))
     W = radius * Q                                           # W = [H, H], every |eigenvalue| = radius
@@ -92,6 +95,10 @@ def spectral_widget(radius: float = 1.0, nonlinearity: str = "tanh", steps: int 
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
+    require_real(radius, "radius (the spectral radius of W)", positive=True)
+    require_int(steps, "steps", low=1)
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
     slider = widgets.FloatSlider(value=radius, min=0.5, max=4.0, step=0.05, description="ρ(W)",
                                  continuous_update=False)
     menu = widgets.Dropdown(options=list(NONLINEARITIES), value=nonlinearity, description="cell")
