@@ -30,8 +30,9 @@ def test_require_int_says_what_was_expected_and_what_came(value, kwargs, error, 
         require_int(value, "batch_size", **kwargs)
 
 
-@pytest.mark.parametrize(("value", "kwargs", "expected"),
-                         [(2, {}, 2.0), (-0.5, {}, -0.5), (np.float32(0.25), {}, 0.25), (1e-9, {"positive": True}, 1e-9)])
+@pytest.mark.parametrize(("value", "kwargs", "expected"), [
+    (2, {}, 2.0), (-0.5, {}, -0.5), (np.float32(0.25), {}, 0.25), (1e-9, {"positive": True}, 1e-9),
+])
 def test_require_real_returns_a_float(value, kwargs: dict, expected: float) -> None:
     got = require_real(value, "x", **kwargs)
     assert type(got) is float and got == expected
