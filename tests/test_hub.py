@@ -228,8 +228,9 @@ def test_the_whole_loop_in_a_browser(hub: hubmod.HubSettings, browser) -> None:
     page.keyboard.insert_text(ANSWER)
     page.keyboard.press("Escape")
     page.keyboard.press("Control+s")
-    page.wait_for_function("() => !document.title.startsWith('*') || true")
-    time.sleep(1.0)
+    fetched = hub.home(student) / AID / f"{AID}.ipynb"
+    _wait(lambda: "np.logaddexp(0.0, -z)" in fetched.read_text(errors="replace"),
+          "the answer saved to the notebook file")
     _shot(page, "04_student_answered")
     page.locator(f"{panel} .jp-Toolbar").get_by_text("Validate").click()
     dialog = page.wait_for_selector(".jp-Dialog", state="visible", timeout=600_000)
