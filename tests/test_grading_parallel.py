@@ -13,6 +13,8 @@ tests small. What they prove:
   every submission ends up in the gradebook exactly once; a submission that
   kills its kernel or runs past the time limit is listed in problems.csv and
   the others are graded;
+* the assignment's bundle survives the death of the one worker that holds its
+  last copy (the scheduler makes it again), so killing that worker cancels nothing;
 * the canary: with a sandbox whose kernel cannot start, the run stops, names
   the cause, and writes nothing.
 
@@ -270,6 +272,30 @@ def test_scheduler_address_interrupt_resume_and_killed_worker(tmp_path, cluster)
 
 
 # --- the canary ---------------------------------------------------------------------------------
+
+
+def test_a_bundle_whose_last_copy_dies_with_its_worker_is_made_again(tmp_path, cluster):
+    """The scheduler's memory manager keeps one copy of a bundle; killing that worker must not cancel the run."""
+    from distributed import Client
+
+    course = toy_course(tmp_path)
+    bundle = parallel.make_bundle(course.root, course.assignment)
+    with Client(cluster.address, timeout="120s") as client:
+        remote = parallel.put_bundles(client, {course.assignment: bundle}, "t")[course.assignment]
+        remote.result(timeout=HANG_S)
+        client.replicate([remote])  # a copy on each worker, as two workers grading leave it
+
+        def one_holder() -> str | None:
+            holders = client.who_has([remote])[remote.key]
+            return holders[0] if len(holders) == 1 else None
+
+        holder = wait_for(one_holder, "the memory manager to drop a copy")
+        name = client.scheduler_info()["workers"][holder]["name"]
+        cluster.kill(name)
+        wait_for(lambda: holder not in client.scheduler_info()["workers"], "the scheduler to see the worker gone")
+        survivor = client.submit(lambda b: b.assignment, remote, pure=False)
+        assert survivor.result(timeout=HANG_S) == course.assignment
+        assert client.who_has([remote])[remote.key] != [holder]
 
 
 def digest(path: Path) -> str:

@@ -89,6 +89,7 @@ __all__ = [
     "grade_submission",
     "make_bundle",
     "open_client",
+    "put_bundles",
 ]
 
 #: Student id the canary (the instructor's solution) is graded under, in scratch courses only.
@@ -247,6 +248,23 @@ def make_bundle(course_dir: Path | str, assignment: str, *, scratch: Path | None
 
 
 # --- the task ----------------------------------------------------------------------------
+
+
+def _bundle_task(bundle: CourseBundle) -> CourseBundle:
+    """The recipe of a bundle on the cluster: it is its own result."""
+    return bundle
+
+
+def put_bundles(client: Any, bundles: Mapping[str, CourseBundle], token: str) -> dict[str, Any]:
+    """Put each assignment's bundle on the cluster as a task that returns it; one future per assignment.
+
+    A task, not scattered data: the scheduler keeps its recipe, so a bundle whose last
+    copy died with a killed worker is made again where the next task needs it. Scattered
+    data has no recipe, and the scheduler's memory manager soon keeps one replica of it
+    (even of a broadcast), so killing that one worker would cancel every task still
+    waiting for the bundle.
+    """
+    return {a: client.submit(_bundle_task, b, key=f"bundle-{a}-{token}", pure=False) for a, b in bundles.items()}
 
 
 def _worker_name() -> str:
@@ -817,8 +835,8 @@ def grade_class(
         return Job(a, s, dict(files), kernel, timeout, feedback, verify, scratch_root, prestart_kernels)
 
     bundles = {a: make_bundle(course_dir, a) for a in with_work}
-    remote = {a: client.scatter(b, broadcast=True, hash=False) for a, b in bundles.items()}
     token = f"{os.getpid()}-{time.time_ns()}"
+    remote = put_bundles(client, bundles, token)
 
     # 1. the canary: the instructor's solution, the same task, the same cluster, before any write
     canaries: dict[str, GradedSubmission] = {}
