@@ -111,3 +111,23 @@ def test_grading_takes_a_kernel_started_ahead_only_when_its_folder_matches(tmp_p
     text = _grade(tmp_path, prestarted=True).cells[0].outputs[0]["text"]
     assert text.split()[0] == str(tmp_path) and prestart.prestarted() == [other]
     assert prestart.discard_prestarted() == 1
+
+
+def test_a_kernel_that_died_while_it_waited_is_not_taken(tmp_path: Path) -> None:
+    """Taking a dead kernel cost the run nbclient's 60 s start-up wait and the submission its grade."""
+    import signal
+
+    dead = prestart.prestart_kernel(KERNEL, modules=("json",), purpose="autograde")
+    pid = _pid(dead.take())
+    assert dead.responds()
+    os.kill(pid, signal.SIGKILL)
+    said: list[str] = []
+    assert prestart.take_prestarted(KERNEL, purpose="autograde", log=said.append) is None
+    assert prestart.prestarted() == [] and not Path(dead.folder).exists()
+    assert len(said) == 1 and "does not answer" in said[0], said
+
+    dead = prestart.prestart_kernel(KERNEL, purpose="autograde")
+    os.kill(_pid(dead.take()), signal.SIGKILL)
+    (tmp_path / "sub.ipynb").write_text("{}")
+    text = _grade(tmp_path, prestarted=True).cells[0].outputs[0]["text"]  # graded in a kernel of its own
+    assert text.split()[0] == str(tmp_path) and prestart.prestarted() == []

@@ -213,7 +213,7 @@ class GradingExecute(Execute):
         if files is None:
             return None
         warm = prestart.take_prestarted(self.kernel_name, purpose="autograde", files=files,
-                                        max_age_s=self.prestarted_max_age)
+                                        max_age_s=self.prestarted_max_age, log=self.log.warning)
         if warm is not None:
             self.log.info("grading in a kernel started %.1f s ago", warm.age_s)
         return warm

@@ -128,6 +128,36 @@ class PrestartedKernel:
         self._thread.join()
         return self.km
 
+    def responds(self, timeout: float = 10.0) -> bool:
+        """Whether the kernel started without error and answers a ``kernel_info`` request within ``timeout`` s.
+
+        A kernel that died or stopped answering while it waited would cost the run that takes
+        it nbclient's whole start-up wait (60 s) and then the submission's grade.
+        """
+        import threading
+
+        km = self.take()
+        if km is None or self.error is not None:
+            return False
+        answered: list[bool] = []
+
+        def ask() -> None:  # in a thread of its own: no event loop of the caller's is touched
+            kc = km.blocking_client()
+            try:
+                kc.start_channels()
+                kc.wait_for_ready(timeout=timeout)
+                answered.append(True)
+            except Exception as exc:  # any failure means: do not use this kernel
+                self.error = exc
+            finally:
+                with contextlib.suppress(Exception):
+                    kc.stop_channels()
+
+        asker = threading.Thread(target=ask, daemon=True, name="rnn-prestart-check")
+        asker.start()
+        asker.join(timeout + 5)
+        return bool(answered)
+
     def close(self) -> None:
         """Shut the kernel down (now: its outputs, if any, were read) and remove its folder."""
         import asyncio
@@ -174,18 +204,27 @@ def prestart_kernel(kernel_name: str, env: Mapping[str, str] | None = None, modu
 
 
 def take_prestarted(kernel_name: str, env: Mapping[str, str] | None = None, *, purpose: str = "recheck",
-                    files: Mapping[str, bytes] | None = None,
-                    max_age_s: float | None = None) -> PrestartedKernel | None:
+                    files: Mapping[str, bytes] | None = None, max_age_s: float | None = None,
+                    log: Callable[[str], None] | None = None) -> PrestartedKernel | None:
     """A started kernel of ``purpose`` for ``kernel_name``, removed from the list; None when there is none.
 
     With ``files``, only a kernel whose folder holds exactly those files. One
-    older than ``max_age_s``, or one that failed to start, is shut down and not returned.
+    older than ``max_age_s``, one that failed to start or to load its modules, and
+    one that does not answer (:meth:`PrestartedKernel.responds`) are shut down and not
+    returned: the run then starts its own kernel. ``log`` is told why a kernel was refused.
     """
     for kernel in list(_PRESTARTED):
         if kernel.matches(kernel_name, env, purpose=purpose, files=files):
             _PRESTARTED.remove(kernel)
-            if (max_age_s is None or kernel.age_s <= max_age_s) and kernel.take() is not None:
+            if max_age_s is not None and kernel.age_s > max_age_s:
+                why = f"it waited {kernel.age_s:.0f} s (at most {max_age_s:.0f} s)"
+            elif not kernel.responds():
+                err = kernel.error
+                why = f"it does not answer ({type(err).__name__}: {err})" if err else "it did not start"
+            else:
                 return kernel
+            if log is not None:
+                log(f"not using the {purpose} kernel started ahead: {why}; starting a new one")
             kernel.close()
     return None
 
