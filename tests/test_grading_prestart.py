@@ -114,7 +114,7 @@ def test_grading_takes_a_kernel_started_ahead_only_when_its_folder_matches(tmp_p
 
 
 def test_a_kernel_that_died_while_it_waited_is_not_taken(tmp_path: Path) -> None:
-    """Taking a dead kernel cost the run nbclient's 60 s start-up wait and the submission its grade."""
+    """A dead kernel started ahead is refused with a reason; the run grades in a kernel of its own."""
     import signal
 
     dead = prestart.prestart_kernel(KERNEL, modules=("json",), purpose="autograde")

@@ -131,8 +131,9 @@ class PrestartedKernel:
     def responds(self, timeout: float = 10.0) -> bool:
         """Whether the kernel started without error and answers a ``kernel_info`` request within ``timeout`` s.
 
-        A kernel that died or stopped answering while it waited would cost the run that takes
-        it nbclient's whole start-up wait (60 s) and then the submission's grade.
+        A run given a kernel that died while it waited fails at once; one given a kernel that
+        stopped answering waits out nbclient's start-up limit (60 s) first. Either way the
+        submission lost its grade.
         """
         import threading
 
